@@ -1,0 +1,38 @@
+/*
+ * util: the small helpers every hakit tool uses.
+ *
+ * Diagnostics use <err.h> (err, errx, warn, warnx), which print
+ * "tool: message[: strerror]" on stderr as SPEC §1 asks.  The exit statuses
+ * below mean the same in every tool.
+ */
+#ifndef HAKIT_UTIL_H
+#define HAKIT_UTIL_H
+
+#include <stddef.h>
+
+enum {
+	EXIT_OK = 0,		/* success */
+	EXIT_FAIL = 1,		/* failed or negative outcome (abort, not found) */
+	EXIT_USAGE = 2,		/* usage error or unusable input */
+	EXIT_UNAVAIL = 3	/* unavailable or indeterminate */
+};
+
+/*
+ * Parses S as a decimal integer in [MIN, MAX] with nothing around it (no
+ * sign, no blanks, no exponent).  Returns 0 and stores it in *OUT, or -1
+ * if S is not such a number.
+ */
+int parse_ulong(const char *s, unsigned long min, unsigned long max,
+    unsigned long *out);
+
+/* Allocation that cannot fail: on exhaustion the tool exits 1. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xmemdup(const void *p, size_t n);	/* adds a terminating NUL */
+
+/* Prints "PROGNAME VERSION" on stdout and exits 0 (the -V option). */
+void print_version(void) __attribute__((noreturn));
+
+#endif

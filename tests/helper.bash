@@ -1,0 +1,90 @@
+# Shared by every tests/*.bats file: load with `load helper`.
+#
+# Each test runs in its own $BATS_TEST_TMPDIR.  Daemons are started with
+# start_daemon, which waits for the daemon's readiness line on fd 3 (its
+# `-r 3` option) instead of sleeping, and every daemon started that way is
+# killed in teardown, even when the test failed.
+
+bats_load_library bats-support
+bats_load_library bats-assert
+
+HAKIT_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+export PATH="$HAKIT_ROOT/bin:$PATH"
+unset HAKIT_RING HAKIT_TRACE HAKIT_CRASH
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+teardown() {
+	stop_all_daemons
+}
+
+# start_daemon NAME CMD [ARG...]: run CMD in the background with fd 3 as its
+# readiness pipe, stdout in NAME.out and stderr in NAME.err, and wait until
+# it writes its readiness line.  CMD must be given `-r 3` by the caller.
+# Fails (and shows NAME.err) if the daemon exits before it is ready.
+start_daemon() {
+	local name=$1
+	shift
+	local fifo="$BATS_TEST_TMPDIR/$name.ready"
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	"$@" 3>"$fifo" >>"$BATS_TEST_TMPDIR/$name.out" 2>>"$BATS_TEST_TMPDIR/$name.err" </dev/null &
+	echo $! >"$BATS_TEST_TMPDIR/$name.pid"
+	local line
+	if ! read -r -t 20 line <"$fifo"; then
+		echo "daemon $name did not become ready: $*" >&2
+		cat "$BATS_TEST_TMPDIR/$name.err" >&2
+		return 1
+	fi
+	rm -f "$fifo"
+}
+
+# daemon_pid NAME: the pid of a daemon started with start_daemon.
+daemon_pid() {
+	cat "$BATS_TEST_TMPDIR/$1.pid"
+}
+
+# kill_daemon NAME [SIGNAL]: signal a daemon (default KILL) and reap it.
+kill_daemon() {
+	local pid
+	pid=$(daemon_pid "$1") || return 1
+	kill -"${2:-KILL}" "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	rm -f "$BATS_TEST_TMPDIR/$1.pid"
+	return 0
+}
+
+# wait_exit NAME: wait for a daemon to exit by itself; prints its status.
+wait_exit() {
+	local pid status
+	pid=$(daemon_pid "$1") || return 1
+	wait "$pid"
+	status=$?
+	rm -f "$BATS_TEST_TMPDIR/$1.pid"
+	echo "$status"
+}
+
+stop_all_daemons() {
+	local f pid
+	for f in "$BATS_TEST_TMPDIR"/*.pid; do
+		[ -e "$f" ] || continue
+		pid=$(cat "$f")
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		rm -f "$f"
+	done
+	return 0
+}
+
+# eventually CMD [ARG...]: retry CMD every 50 ms for up to 20 s until it
+# succeeds.  For conditions that have no readiness signal of their own.
+eventually() {
+	local i
+	for ((i = 0; i < 400; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	"$@"
+}
