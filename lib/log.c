@@ -1,0 +1,292 @@
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "log.h"
+#include "util.h"
+
+#define MAGIC		"HAKITLG1"
+#define MAGIC_LEN	8
+#define HDR_LEN		8
+
+struct waiter {
+	log_done_fn *done;
+	void *arg;
+};
+
+struct hlog {
+	char *path;
+	int fd;
+	int nosync;
+	int forced;		/* a forced record is in buf */
+	char *buf;		/* appended, not yet written */
+	size_t len, cap;
+	struct waiter *w;	/* done callbacks for records in buf */
+	size_t nw, wcap;
+	unsigned long long syncs;
+};
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = v >> 24;
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+/* Syncs the directory holding PATH, so a new file's name is durable. */
+static void
+sync_dir(const char *path)
+{
+	char *copy = xstrdup(path);
+	int dfd;
+
+	if ((dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY)) == -1)
+		err(EXIT_FAIL, "%s: open directory", path);
+	if (fsync(dfd) == -1)
+		err(EXIT_FAIL, "%s: fsync directory", path);
+	close(dfd);
+	free(copy);
+}
+
+/* Reads all of FD into a new buffer; returns it and stores its size. */
+static unsigned char *
+slurp(const char *path, int fd, size_t *size)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (cap - len < 65536) {
+			cap = cap ? cap * 2 : 65536;
+			buf = xrealloc(buf, cap);
+		}
+		if ((n = read(fd, buf + len, cap - len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(EXIT_FAIL, "%s: read", path);
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*size = len;
+	return buf;
+}
+
+static int
+all_zero(const unsigned char *p, size_t n)
+{
+	while (n-- > 0)
+		if (*p++ != 0)
+			return 0;
+	return 1;
+}
+
+/* Cuts the file at OFF after reporting why; syncs the cut. */
+static void
+truncate_tail(struct hlog *l, size_t off, size_t size, const char *why)
+{
+	warnx("%s: %s at offset %zu: truncating %zu bytes", l->path, why,
+	    off, size - off);
+	if (ftruncate(l->fd, (off_t)off) == -1)
+		err(EXIT_FAIL, "%s: ftruncate", l->path);
+	if (fdatasync(l->fd) == -1)
+		err(EXIT_FAIL, "%s: fdatasync", l->path);
+}
+
+struct hlog *
+log_open(const char *path, log_replay_fn *fn, void *arg)
+{
+	struct hlog *l = xcalloc(1, sizeof(*l));
+	unsigned char *buf;
+	size_t size, off, len;
+	int created = 0;
+
+	l->path = xstrdup(path);
+	if ((l->fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			err(EXIT_FAIL, "%s", path);
+		l->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0644);
+		if (l->fd == -1)
+			err(EXIT_FAIL, "%s", path);
+		created = 1;
+	}
+	buf = slurp(path, l->fd, &size);
+	if (size < MAGIC_LEN) {
+		if (!all_zero(buf, size) &&
+		    memcmp(buf, MAGIC, size) != 0)
+			errx(EXIT_USAGE, "%s: not a hakit log", path);
+		if (size > 0)
+			truncate_tail(l, 0, size, "torn header");
+		if (pwrite(l->fd, MAGIC, MAGIC_LEN, 0) != MAGIC_LEN)
+			err(EXIT_FAIL, "%s: write", path);
+		if (fdatasync(l->fd) == -1)
+			err(EXIT_FAIL, "%s: fdatasync", path);
+		if (created)
+			sync_dir(path);
+		size = MAGIC_LEN;
+	} else if (memcmp(buf, MAGIC, MAGIC_LEN) != 0)
+		errx(EXIT_USAGE, "%s: not a hakit log", path);
+
+	for (off = MAGIC_LEN; off < size; off += HDR_LEN + len) {
+		if (size - off < HDR_LEN) {
+			truncate_tail(l, off, size, "torn record header");
+			break;
+		}
+		len = get32(buf + off);
+		if (len > LOG_MAX_RECORD)
+			errx(EXIT_USAGE, "%s: corrupt record at offset %zu: "
+			    "length %zu", path, off, len);
+		if (size - off - HDR_LEN < len) {
+			truncate_tail(l, off, size, "torn record");
+			break;
+		}
+		if (crc32c(crc32c(0, buf + off, 4), buf + off + HDR_LEN, len) !=
+		    get32(buf + off + 4)) {
+			if (off + HDR_LEN + len == size ||
+			    all_zero(buf + off, size - off)) {
+				truncate_tail(l, off, size, "torn record");
+				break;
+			}
+			errx(EXIT_USAGE, "%s: corrupt record at offset %zu: "
+			    "bad checksum", path, off);
+		}
+		fn(arg, (char *)buf + off + HDR_LEN, len);
+	}
+	free(buf);
+	if (lseek(l->fd, 0, SEEK_END) == -1)
+		err(EXIT_FAIL, "%s: lseek", path);
+	return l;
+}
+
+void
+log_set_nosync(struct hlog *l, int nosync)
+{
+	l->nosync = nosync;
+}
+
+static void
+buffer_record(struct hlog *l, const char *rec, size_t len)
+{
+	unsigned char hdr[HDR_LEN];
+
+	if (len > LOG_MAX_RECORD)
+		errx(EXIT_FAIL, "%s: record of %zu bytes is too long",
+		    l->path, len);
+	put32(hdr, (uint32_t)len);
+	put32(hdr + 4, crc32c(crc32c(0, hdr, 4), rec, len));
+	if (l->cap - l->len < HDR_LEN + len) {
+		l->cap = 2 * (l->len + HDR_LEN + len) + 4096;
+		l->buf = xrealloc(l->buf, l->cap);
+	}
+	memcpy(l->buf + l->len, hdr, HDR_LEN);
+	memcpy(l->buf + l->len + HDR_LEN, rec, len);
+	l->len += HDR_LEN + len;
+}
+
+void
+log_append(struct hlog *l, const char *rec, size_t len, log_done_fn *done,
+    void *arg)
+{
+	buffer_record(l, rec, len);
+	l->forced = 1;
+	if (done == NULL)
+		return;
+	if (l->nw == l->wcap) {
+		l->wcap = l->wcap ? 2 * l->wcap : 64;
+		l->w = xrealloc(l->w, l->wcap * sizeof(*l->w));
+	}
+	l->w[l->nw].done = done;
+	l->w[l->nw].arg = arg;
+	l->nw++;
+}
+
+void
+log_append_lazy(struct hlog *l, const char *rec, size_t len)
+{
+	buffer_record(l, rec, len);
+}
+
+void
+log_flush(struct hlog *l)
+{
+	struct waiter *w;
+	size_t off, nw, i;
+	ssize_t n;
+
+	for (off = 0; off < l->len; off += (size_t)n) {
+		if ((n = write(l->fd, l->buf + off, l->len - off)) == -1) {
+			if (errno == EINTR) {
+				n = 0;
+				continue;
+			}
+			err(EXIT_FAIL, "%s: write", l->path);
+		}
+	}
+	l->len = 0;
+	if (l->forced && !l->nosync) {
+		if (fdatasync(l->fd) == -1)
+			err(EXIT_FAIL, "%s: fdatasync", l->path);
+		l->syncs++;
+	}
+	l->forced = 0;
+	/* Callbacks may append again: detach the list before calling. */
+	w = l->w;
+	nw = l->nw;
+	l->w = NULL;
+	l->nw = l->wcap = 0;
+	for (i = 0; i < nw; i++)
+		w[i].done(w[i].arg);
+	free(w);
+}
+
+void
+log_append_sync(struct hlog *l, const char *rec, size_t len)
+{
+	log_append(l, rec, len, NULL, NULL);
+	log_flush(l);
+}
+
+int
+log_pending(const struct hlog *l)
+{
+	return l->len > 0 || l->nw > 0;
+}
+
+unsigned long long
+log_syncs(const struct hlog *l)
+{
+	return l->syncs;
+}
+
+void
+log_close(struct hlog *l)
+{
+	if (l == NULL)
+		return;
+	log_flush(l);
+	close(l->fd);
+	free(l->buf);
+	free(l->w);
+	free(l->path);
+	free(l);
+}

@@ -1,0 +1,71 @@
+/*
+ * log: an append-only durable log of records, with group commit.
+ *
+ * On disk: an 8-byte magic "HAKITLG1", then records, each a 4-byte
+ * little-endian payload length, a 4-byte little-endian CRC-32C of the
+ * length bytes followed by the payload, and the payload.
+ *
+ * log_open() replays every record to a callback.  A torn last record (short,
+ * or failing its CRC with nothing but zeros after it) is truncated and
+ * reported on stderr; a bad record with valid data after it is corruption:
+ * the process exits 2 naming the file and the byte offset.  A new file is
+ * created with its magic, synced, and its directory synced.
+ *
+ * Appends are buffered in memory.  log_flush() writes everything buffered
+ * with one write(2) and, if any forced record is among it, one fdatasync(2);
+ * then it calls the done callback of every record it made durable, in append
+ * order.  An event loop calls log_flush() once before it sleeps, so all the
+ * records appended while serving one batch of events share one fdatasync
+ * (group commit).  Lazy records (log_append_lazy) are written with the next
+ * flush but never cause a sync of their own: they are durable only once a
+ * later forced record's sync covers them.
+ *
+ * Promise: a done callback is called only after its record is on stable
+ * storage (unless syncing is disabled with log_set_nosync, for demos and
+ * benchmarks).  A failed write or sync is never ignored: the process exits 1
+ * with a message naming the file, acknowledging nothing more.
+ *
+ * Weakness: a corrupted length field pointing past the end of the file is
+ * indistinguishable from a torn tail.  The log is never compacted.
+ */
+#ifndef HAKIT_LOG_H
+#define HAKIT_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LOG_MAX_RECORD	(64u * 1024 * 1024)
+
+struct hlog;
+
+typedef void log_replay_fn(void *arg, const char *rec, size_t len);
+typedef void log_done_fn(void *arg);
+
+/* Opens or creates PATH and replays its records to FN. */
+struct hlog *log_open(const char *path, log_replay_fn *fn, void *arg);
+
+/* With NOSYNC set, flushes write but never fdatasync. */
+void log_set_nosync(struct hlog *, int nosync);
+
+/* Appends a forced record; DONE(ARG) is called once it is durable. */
+void log_append(struct hlog *, const char *rec, size_t len,
+    log_done_fn *done, void *arg);
+
+/* Appends a record that is written with the next flush, never forced. */
+void log_append_lazy(struct hlog *, const char *rec, size_t len);
+
+/* Writes (and syncs, if needed) everything appended; calls done callbacks. */
+void log_flush(struct hlog *);
+
+/* Appends a forced record and flushes at once. */
+void log_append_sync(struct hlog *, const char *rec, size_t len);
+
+/* Returns whether records are buffered, waiting for a flush. */
+int log_pending(const struct hlog *);
+
+/* The number of fdatasync calls made so far (for benchmarks). */
+unsigned long long log_syncs(const struct hlog *);
+
+void log_close(struct hlog *);
+
+#endif

@@ -1,0 +1,146 @@
+#define _GNU_SOURCE	/* struct ucred, accept4 */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sock.h"
+#include "util.h"
+
+void
+sock_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		err(EXIT_FAIL, "fcntl");
+}
+
+void
+sock_ignore_sigpipe(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Fills SUN with PATH; returns -1 (ENAMETOOLONG) if it does not fit. */
+static int
+fill_addr(struct sockaddr_un *sun, const char *path)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun->sun_path, path);
+	return 0;
+}
+
+int
+sock_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	if (fill_addr(&sun, path) == -1)
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	/*
+	 * A UNIX connect never waits for the peer to accept: it succeeds
+	 * at once or fails (EAGAIN when the backlog is full), so it is
+	 * made blocking-free by making the descriptor non-blocking first.
+	 */
+	sock_nonblock(fd);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+sock_listen(const char *path, mode_t mode)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd;
+
+	if (fill_addr(&sun, path) == -1)
+		err(EXIT_FAIL, "%s", path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			errx(EXIT_FAIL, "%s: exists and is not a socket", path);
+		if ((fd = sock_connect(path)) != -1 || errno == EAGAIN)
+			errx(EXIT_UNAVAIL, "%s: address in use", path);
+		if (unlink(path) == -1)
+			err(EXIT_FAIL, "%s: removing stale socket", path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(EXIT_FAIL, "socket");
+	/* fchmod on a socket is not portable; the umask covers the bind. */
+	mode_t old = umask(0777 & ~mode);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(EXIT_FAIL, "%s: bind", path);
+	umask(old);
+	if (chmod(path, mode) == -1)
+		err(EXIT_FAIL, "%s: chmod", path);
+	if (listen(fd, SOMAXCONN) == -1)
+		err(EXIT_FAIL, "%s: listen", path);
+	sock_nonblock(fd);
+	return fd;
+}
+
+int
+sock_accept(int lfd, int any_uid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR && errno != ECONNABORTED)
+			warn("accept");
+		return -1;
+	}
+	if (any_uid)
+		return fd;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		warn("SO_PEERCRED");
+		close(fd);
+		return -1;
+	}
+	if (cred.uid != getuid()) {
+		warnx("refused a peer of uid %lu (pid %ld)",
+		    (unsigned long)cred.uid, (long)cred.pid);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+sock_parse_mode(const char *s, mode_t *mode)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 8);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < 0 || v > 0777)
+		return -1;
+	*mode = (mode_t)v;
+	return 0;
+}

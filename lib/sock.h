@@ -1,0 +1,38 @@
+/*
+ * sock: UNIX stream socket helpers for daemons and their clients.
+ *
+ * Promise: sock_listen() never steals a live address: an existing socket
+ * file that still accepts connections makes it fail with "address in use";
+ * a stale one (nobody listening) is replaced; any other file is left alone.
+ * The new socket gets mode MODE (0600 by default in every daemon) before
+ * it accepts anyone.  All descriptors returned are non-blocking and
+ * close-on-exec.
+ */
+#ifndef HAKIT_SOCK_H
+#define HAKIT_SOCK_H
+
+#include <sys/types.h>
+
+/* Listens on PATH with mode MODE; exits 1 (or 3 if in use) on failure. */
+int sock_listen(const char *path, mode_t mode);
+
+/*
+ * Accepts one connection on LFD.  Returns its descriptor, or -1 when none
+ * is pending or the peer's uid differs from ours and ANY_UID is 0 (the
+ * connection is then closed and a warning printed).
+ */
+int sock_accept(int lfd, int any_uid);
+
+/* Connects to PATH; returns a descriptor or -1 with errno set. */
+int sock_connect(const char *path);
+
+/* Parses an octal mode for -m; returns -1 if S is not one. */
+int sock_parse_mode(const char *s, mode_t *mode);
+
+/* Ignores SIGPIPE, so a peer that went away shows as EPIPE. */
+void sock_ignore_sigpipe(void);
+
+/* Makes FD non-blocking and close-on-exec. */
+void sock_nonblock(int fd);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * ring-lookup: map keys to the nodes of a consistent-hashing ring.
+ */
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hash.h"
+#include "lineio.h"
+#include "place.h"
+#include "ring.h"
+#include "util.h"
+
+#define MAX_KEY	(1024 * 1024)
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: ring-lookup [-hV] [-a algo] [-f ring] [-H hash] "
+	    "[-n count] [-x] [key ...]\n");
+	if (fp == stderr)
+		exit(EXIT_USAGE);
+	exit(EXIT_OK);
+}
+
+/* Each node's output text, "\tNAME", made once. */
+struct labels {
+	char	**text;
+	size_t	 *len;
+};
+
+static void
+make_labels(struct labels *l, const struct ring *r)
+{
+	l->text = xcalloc(r->nnodes, sizeof(*l->text));
+	l->len = xcalloc(r->nnodes, sizeof(*l->len));
+	for (size_t i = 0; i < r->nnodes; i++) {
+		l->len[i] = r->node[i].len + 1;
+		l->text[i] = xmalloc(l->len[i]);
+		l->text[i][0] = '\t';
+		memcpy(l->text[i] + 1, r->node[i].name, r->node[i].len);
+	}
+}
+
+/* Writes "KEY[<TAB>HASH]<TAB>NODE1[<TAB>NODE2...]\n" for one key. */
+static void
+lookup(struct place *p, const struct labels *l, struct outbuf *out,
+    const char *key, size_t len, size_t n, size_t *nodes, int showhash)
+{
+	char hash[16];
+
+	place_lookup(p, key, len, n, nodes);
+	ob_write(out, key, len);
+	if (showhash)
+		ob_write(out, hash, (size_t)snprintf(hash, sizeof(hash),
+		    "\t%u", (unsigned)p->hash(key, len)));
+	for (size_t i = 0; i < n; i++)
+		ob_write(out, l->text[nodes[i]], l->len[nodes[i]]);
+	ob_putc(out, '\n');
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *ringpath = getenv("HAKIT_RING");
+	const char *algoname = "ketama", *key;
+	const struct keyhash *hash = keyhash_find("md5");
+	unsigned long n = 1;
+	struct ring ring;
+	struct place place;
+	struct labels labels;
+	struct outbuf out;
+	struct linereader in;
+	char errbuf[512];
+	size_t *nodes, len;
+	int algo, ch, rc, showhash = 0;
+
+	while ((ch = getopt(argc, argv, "a:f:H:hn:Vx")) != -1) {
+		switch (ch) {
+		case 'a':
+			algoname = optarg;
+			break;
+		case 'f':
+			ringpath = optarg;
+			break;
+		case 'H':
+			if ((hash = keyhash_find(optarg)) == NULL)
+				errx(EXIT_USAGE, "unknown hash '%s'", optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			break;
+		case 'n':
+			if (parse_ulong(optarg, 1, 1000000, &n) < 0)
+				errx(EXIT_USAGE, "bad count '%s'", optarg);
+			break;
+		case 'V':
+			print_version();
+			break;
+		case 'x':
+			showhash = 1;
+			break;
+		default:
+			usage(stderr);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if ((algo = place_algo_find(algoname)) < 0)
+		errx(EXIT_USAGE, "unknown algorithm '%s'", algoname);
+	if (ringpath == NULL || *ringpath == '\0')
+		errx(EXIT_USAGE, "no ring: give -f RING or set HAKIT_RING");
+
+	if (ring_load(&ring, ringpath, errbuf, sizeof(errbuf)) < 0 ||
+	    place_build(&place, &ring, algo, hash->fn, errbuf,
+	    sizeof(errbuf)) < 0)
+		errx(EXIT_USAGE, "%s", errbuf);
+	if (n > place.reachable)
+		errx(EXIT_USAGE, "asked for %lu nodes but the ring has %zu%s",
+		    n, place.reachable, place.reachable < ring_size(&ring) ?
+		    " that own points" : "");
+	make_labels(&labels, &ring);
+	nodes = xcalloc(n, sizeof(*nodes));
+	ob_init(&out, STDOUT_FILENO);
+
+	if (argc > 0) {
+		for (int i = 0; i < argc; i++)
+			lookup(&place, &labels, &out, argv[i], strlen(argv[i]),
+			    n, nodes, showhash);
+	} else {
+		lr_init(&in, STDIN_FILENO, MAX_KEY, &out);
+		while ((rc = lr_next(&in, &key, &len)) > 0) {
+			if (memchr(key, '\0', len) != NULL) {
+				ob_flush(&out);
+				errx(EXIT_USAGE, "stdin:%lu: key contains a "
+				    "NUL byte", in.lineno);
+			}
+			lookup(&place, &labels, &out, key, len, n, nodes, showhash);
+		}
+		if (rc < 0) {
+			if (out.error != 0) {
+				errno = out.error;
+				err(EXIT_FAIL, "stdout");
+			}
+			ob_flush(&out);
+			if (errno == EMSGSIZE)
+				errx(EXIT_USAGE, "stdin:%lu: key longer than "
+				    "%d bytes", in.lineno + 1, MAX_KEY);
+			err(EXIT_FAIL, "stdin");
+		}
+	}
+	if (ob_flush(&out) < 0)
+		err(EXIT_FAIL, "stdout");
+	return EXIT_OK;
+}
