@@ -1,0 +1,84 @@
+/*
+ * wire: the text-line wire protocol spoken on every hakit socket.
+ *
+ * A message is one line "VERB arg..." ended by a newline; arguments are
+ * separated by single spaces, and a verb that carries a payload takes it
+ * as the rest of the line.  Payload bytes TAB, newline and backslash travel
+ * escaped as \t, \n and \\ (wire_escape/wire_unescape), so any bytes but
+ * NUL can be carried.  A line is at most WIRE_MAX_LINE bytes.
+ *
+ * A wconn is one connection driven by the event loop: complete lines are
+ * handed to a callback; output is queued and written, without blocking,
+ * once per loop iteration for all connections together.  Bad input gets
+ * "ERR reason" and the connection is closed (wire_fail); so does a line
+ * over the limit, and half a line followed by WIRE_IDLE_MS of silence.
+ * Every line sent or received is traced (trace.h).
+ *
+ * Promise: callbacks are never called on a closed connection; the close
+ * callback is called exactly once; the struct stays valid while held
+ * (wire_hold) even after the connection is closed, so callers keeping a
+ * pointer can test wire_closed() instead of dangling.
+ */
+#ifndef HAKIT_WIRE_H
+#define HAKIT_WIRE_H
+
+#include <stddef.h>
+
+#define WIRE_MAX_LINE	65536
+#define WIRE_IDLE_MS	10000
+
+struct evloop;
+struct wconn;
+
+/* LINE is NUL-terminated, without its newline; it may be modified. */
+typedef void wire_line_fn(struct wconn *, char *line, size_t len, void *arg);
+typedef void wire_close_fn(struct wconn *, void *arg);
+
+/* Registers the loop hook that writes queued output; call once. */
+void wire_init(struct evloop *);
+
+/* Wraps the connected, non-blocking FD; PEER names it in traces. */
+struct wconn *wire_new(int fd, const char *peer, wire_line_fn *on_line,
+    wire_close_fn *on_close, void *arg);
+
+/* Queues LINE (without newline); ignored on a closed connection. */
+void wire_send(struct wconn *, const char *line, size_t len);
+void wire_sendf(struct wconn *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Sends "ERR REASON" (best effort) and closes. */
+void wire_fail(struct wconn *, const char *reason);
+
+/* Closes now, after trying once to write what is queued. */
+void wire_close(struct wconn *);
+
+int wire_closed(const struct wconn *);
+const char *wire_peer(const struct wconn *);
+void *wire_arg(const struct wconn *);
+
+/* Keeps the struct allocated until a matching wire_release. */
+void wire_hold(struct wconn *);
+void wire_release(struct wconn *);
+
+/* Writes everything queued, waiting up to MS ms (used before exiting). */
+void wire_drain(int ms);
+
+/*
+ * Splits LINE at single spaces into at most MAX fields, the last taking
+ * the rest of the line.  Returns the number of fields.
+ */
+int wire_split(char *line, char **field, int max);
+
+/* Escapes LEN bytes of IN into OUT (room for 2 * LEN); returns its length. */
+size_t wire_escape(const char *in, size_t len, char *out);
+
+/*
+ * Decodes \t, \n and \\ in S in place (NUL-terminating it); returns the
+ * decoded length, or -1 for a bad escape or a raw TAB, newline or NUL.
+ */
+long wire_unescape(char *s, size_t len);
+
+/* Returns 1 if S is a valid token: 1 to 255 bytes, no blank or control. */
+int wire_token_ok(const char *s);
+
+#endif
