@@ -10,7 +10,7 @@ AR = ar
 CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DHAKIT_VERSION=\"$(VERSION)\"
 CFLAGS = -std=c11 -O2 -g -Wall -Wextra
 LDFLAGS =
-LDLIBS =
+LDLIBS = -lm
 
 # Flags added by `make asan`.
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
