@@ -1,0 +1,63 @@
+#include <err.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "evloop.h"
+#include "sock.h"
+#include "util.h"
+
+int
+daemon_parse_fd(const char *s)
+{
+	unsigned long fd;
+
+	if (parse_ulong(s, 0, INT_MAX, &fd) == -1)
+		errx(EXIT_USAGE, "bad readiness descriptor: %s", s);
+	return (int)fd;
+}
+
+void
+daemon_ready(int fd)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, "\n", 1) != 1)
+		warn("readiness descriptor %d", fd);
+	close(fd);
+}
+
+static void
+on_stop(struct evloop *ev, int signo, void *arg)
+{
+	(void)signo;
+	(void)arg;
+	ev_stop(ev);
+}
+
+void
+daemon_signals(struct evloop *ev)
+{
+	sock_ignore_sigpipe();
+	ev_signal(ev, SIGTERM, on_stop, NULL);
+	ev_signal(ev, SIGINT, on_stop, NULL);
+}
+
+char *
+daemon_abspath(const char *path)
+{
+	char cwd[PATH_MAX], *s;
+	size_t n;
+
+	if (path[0] == '/')
+		return xstrdup(path);
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		err(EXIT_FAIL, "getcwd");
+	n = strlen(cwd) + strlen(path) + 2;
+	s = xmalloc(n);
+	snprintf(s, n, "%s/%s", cwd, path);
+	return s;
+}

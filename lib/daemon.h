@@ -1,0 +1,27 @@
+/*
+ * daemon: what every hakit daemon does around its event loop.
+ *
+ * Offers s6-style readiness notification (-r FD: one newline written to FD
+ * once the socket accepts connections, then FD is closed), the common
+ * signal setup (SIGPIPE ignored; SIGTERM and SIGINT stop the loop so the
+ * daemon can close cleanly and exit 0) and absolute socket paths to hand
+ * to peers that may run in another directory.
+ */
+#ifndef HAKIT_DAEMON_H
+#define HAKIT_DAEMON_H
+
+struct evloop;
+
+/* Parses the -r operand; exits 2 on a bad one. */
+int daemon_parse_fd(const char *s);
+
+/* Writes the readiness newline to FD (if FD >= 0) and closes it. */
+void daemon_ready(int fd);
+
+/* Ignores SIGPIPE; makes SIGTERM and SIGINT stop EV. */
+void daemon_signals(struct evloop *ev);
+
+/* Returns PATH made absolute against the current directory (new string). */
+char *daemon_abspath(const char *path);
+
+#endif
