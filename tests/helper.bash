@@ -88,3 +88,19 @@ eventually() {
 	done
 	"$@"
 }
+
+# start_process NAME CMD [ARG...]: run CMD in the background like
+# start_daemon, for programs with no readiness signal of their own; the
+# caller waits for what it needs (say, `eventually port_open PORT`).
+start_process() {
+	local name=$1
+	shift
+	"$@" >>"$BATS_TEST_TMPDIR/$name.out" 2>>"$BATS_TEST_TMPDIR/$name.err" </dev/null 3>&- &
+	echo $! >"$BATS_TEST_TMPDIR/$name.pid"
+}
+
+# port_open PORT: succeeds if something accepts TCP connections on
+# 127.0.0.1:PORT.
+port_open() {
+	(: </dev/tcp/127.0.0.1/"$1") 2>/dev/null
+}
