@@ -265,6 +265,12 @@ wire_sendf(struct wconn *c, const char *fmt, ...)
 }
 
 void
+wire_flush(struct wconn *c)
+{
+	flush_conn(c);
+}
+
+void
 wire_fail(struct wconn *c, const char *reason)
 {
 	wire_sendf(c, "ERR %s", reason);

@@ -46,6 +46,9 @@ void wire_send(struct wconn *, const char *line, size_t len);
 void wire_sendf(struct wconn *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Writes what is queued now, as far as the socket takes it. */
+void wire_flush(struct wconn *);
+
 /* Sends "ERR REASON" (best effort) and closes. */
 void wire_fail(struct wconn *, const char *reason);
 
