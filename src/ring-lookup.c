@@ -19,11 +19,42 @@
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: ring-lookup [-hV] [-a algo] [-f ring] [-H hash] "
-	    "[-n count] [-x] [key ...]\n");
+	fprintf(fp, "usage: ring-lookup [-hVx] [-a algo] [-b factor] [-f ring] "
+	    "[-H hash] [-n count]\n"
+	    "                   [key ...]\n");
 	if (fp == stderr)
 		exit(EXIT_USAGE);
 	exit(EXIT_OK);
+}
+
+/*
+ * Parses a bounded-loads factor, a decimal from 1 to 1000 with at most two
+ * digits after the point, into hundredths.  Returns 0, or -1 if S is not
+ * one.
+ */
+static int
+parse_factor(const char *s, unsigned long *percent)
+{
+	const char *dot = strchr(s, '.');
+	unsigned long whole, frac = 0;
+	char buf[16];
+	size_t n = dot != NULL ? (size_t)(dot - s) : strlen(s);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (parse_ulong(buf, 1, 1000, &whole) < 0)
+		return -1;
+	if (dot != NULL) {
+		size_t d = strlen(dot + 1);
+		if (d < 1 || d > 2 || parse_ulong(dot + 1, 0, 99, &frac) < 0)
+			return -1;
+		if (d == 1)
+			frac *= 10;
+	}
+	*percent = whole * 100 + frac;
+	return *percent <= 100000 ? 0 : -1;
 }
 
 /* Each node's output text, "\tNAME", made once. */
@@ -67,6 +98,8 @@ main(int argc, char *argv[])
 {
 	const char *ringpath = getenv("HAKIT_RING");
 	const char *algoname = "ketama", *key;
+	struct place_spec spec;
+	unsigned long percent = 0;
 	const struct keyhash *hash = keyhash_find("md5");
 	unsigned long n = 1;
 	struct ring ring;
@@ -76,12 +109,17 @@ main(int argc, char *argv[])
 	struct linereader in;
 	char errbuf[512];
 	size_t *nodes, len;
-	int algo, ch, rc, showhash = 0;
+	int ch, rc, showhash = 0;
 
-	while ((ch = getopt(argc, argv, "a:f:H:hn:Vx")) != -1) {
+	while ((ch = getopt(argc, argv, "a:b:f:H:hn:Vx")) != -1) {
 		switch (ch) {
 		case 'a':
 			algoname = optarg;
+			break;
+		case 'b':
+			if (parse_factor(optarg, &percent) < 0)
+				errx(EXIT_USAGE, "bad factor '%s': want a "
+				    "number from 1 to 1000, like 1.25", optarg);
 			break;
 		case 'f':
 			ringpath = optarg;
@@ -109,19 +147,24 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if ((algo = place_algo_find(algoname)) < 0)
-		errx(EXIT_USAGE, "unknown algorithm '%s'", algoname);
+	if (place_spec_parse(algoname, &spec, errbuf, sizeof(errbuf)) < 0)
+		errx(EXIT_USAGE, "%s", errbuf);
+	if (percent != 0 && n > 1)
+		errx(EXIT_USAGE, "bounded loads (-b) place one node per key: "
+		    "-n must be 1");
 	if (ringpath == NULL || *ringpath == '\0')
 		errx(EXIT_USAGE, "no ring: give -f RING or set HAKIT_RING");
 
 	if (ring_load(&ring, ringpath, errbuf, sizeof(errbuf)) < 0 ||
-	    place_build(&place, &ring, algo, hash->fn, errbuf,
+	    place_build(&place, &ring, &spec, hash->fn, errbuf,
 	    sizeof(errbuf)) < 0)
 		errx(EXIT_USAGE, "%s", errbuf);
 	if (n > place.reachable)
 		errx(EXIT_USAGE, "asked for %lu nodes but the ring has %zu%s",
 		    n, place.reachable, place.reachable < ring_size(&ring) ?
 		    " that own points" : "");
+	if (percent != 0)
+		place_bound(&place, percent);
 	make_labels(&labels, &ring);
 	nodes = xcalloc(n, sizeof(*nodes));
 	ob_init(&out, STDOUT_FILENO);
