@@ -195,6 +195,250 @@ report_text(struct stats *s, const char *algo, const char *hash,
 	}
 }
 
+/* The 32-bit hash circle drawn as arcs: [from, to] owned by node. */
+struct arc {
+	uint64_t	 from, to;
+	size_t		 node;
+};
+
+#define SVG_BINS	720	/* positions drawn when arcs are too many */
+#define SVG_EXACT_MAX	4096	/* most ketama points drawn one by one */
+#define SVG_LEGEND	16	/* most nodes named in the legend */
+
+/*
+ * Returns the arcs to draw, merged where neighbours share an owner, and
+ * their number in *N.  A ketama ring of up to SVG_EXACT_MAX points is drawn
+ * exactly; a larger one by the owner of the middle hash of each of SVG_BINS
+ * equal arcs.  The other algorithms have no positions on a circle (their
+ * owners change from one hash to the next), so each node gets one arc,
+ * sized by its share, in ring-file order.
+ */
+static struct arc *
+ring_arcs(struct stats *s, size_t *n)
+{
+	const struct ketama *k = &s->place.ketama;
+	struct arc *a;
+	size_t na = 0;
+
+	if (s->place.algo == PLACE_KETAMA && k->npoints <= SVG_EXACT_MAX) {
+		a = xmalloc((k->npoints + 2) * sizeof(*a));
+		for (size_t i = 0; i <= k->npoints; i++) {
+			uint64_t from = i == 0 ? 0 : (uint64_t)k->value[i - 1] + 1;
+			uint64_t to = i < k->npoints ? k->value[i] :
+			    UINT64_C(0xffffffff);
+			size_t o = k->owner[i < k->npoints ? i : 0];
+			if (from > to)
+				continue;
+			if (na > 0 && a[na - 1].node == o)
+				a[na - 1].to = to;
+			else
+				a[na++] = (struct arc){ from, to, o };
+		}
+	} else if (s->place.algo != PLACE_KETAMA) {
+		/* Shares are counted out of 2^32 or of at most 2^22. */
+		uint64_t sum = 0, scale = s->sampled == (uint64_t)1 << 32 ?
+		    1 : ((uint64_t)1 << 32) / s->sampled;
+		a = xmalloc((s->place.nlive + 1) * sizeof(*a));
+		for (size_t j = 0; j < s->place.nlive; j++) {
+			size_t o = s->place.live[j];
+			uint64_t from = sum * scale;
+			sum += s->share[o];
+			if (s->share[o] > 0)
+				a[na++] = (struct arc){ from,
+				    sum * scale - 1, o };
+		}
+	} else {
+		uint64_t step = ((uint64_t)1 << 32) / SVG_BINS;
+		a = xmalloc(SVG_BINS * sizeof(*a));
+		for (uint64_t b = 0; b < SVG_BINS; b++) {
+			size_t o = place_owner(&s->place,
+			    (uint32_t)(b * step + step / 2));
+			if (na > 0 && a[na - 1].node == o)
+				a[na - 1].to = b * step + step - 1;
+			else
+				a[na++] = (struct arc){ b * step,
+				    b * step + step - 1, o };
+		}
+	}
+	*n = na;
+	return a;
+}
+
+/* Writes node number I's colour: a qualitative palette for the first ten,
+ * then hues spread by the golden angle. */
+static void
+colour(size_t i, char buf[8])
+{
+	static const char *const palette[] = {
+		"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+		"#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"
+	};
+	double h, c = 0.55, x, m = 0.25, r = 0, g = 0, b = 0;
+
+	if (i < 10) {
+		memcpy(buf, palette[i], 8);
+		return;
+	}
+	h = fmod((double)i * 137.508, 360.0) / 60.0;
+	x = c * (1 - fabs(fmod(h, 2.0) - 1));
+	switch ((int)h) {
+	case 0: r = c; g = x; break;
+	case 1: r = x; g = c; break;
+	case 2: g = c; b = x; break;
+	case 3: g = x; b = c; break;
+	case 4: r = x; b = c; break;
+	default: r = c; b = x; break;
+	}
+	snprintf(buf, 8, "#%02x%02x%02x", (int)((r + m) * 255 + 0.5),
+	    (int)((g + m) * 255 + 0.5), (int)((b + m) * 255 + 0.5));
+}
+
+/* Prints S with XML's special characters escaped. */
+static void
+xml_text(const char *s)
+{
+	for (; *s != '\0'; s++)
+		switch (*s) {
+		case '&': fputs("&amp;", stdout); break;
+		case '<': fputs("&lt;", stdout); break;
+		case '>': fputs("&gt;", stdout); break;
+		case '"': fputs("&quot;", stdout); break;
+		default: putchar(*s);
+		}
+}
+
+/* The point at hash H on a circle of radius R around (CX, CY), clockwise
+ * from the top. */
+static void
+circle_point(double cx, double cy, double r, uint64_t h, double *x, double *y)
+{
+	double t = 2 * M_PI * (double)h / 4294967296.0;
+
+	*x = cx + r * sin(t);
+	*y = cy - r * cos(t);
+}
+
+static void
+report_svg(struct stats *s, const char *algo, const char *hash)
+{
+	const struct ring *r = &s->ring;
+	const double cx = 300, cy = 380, outer = 240, inner = 180;
+	struct spread sp = spread_of(s, s->share, s->sampled);
+	const char *base = strrchr(r->path, '/');
+	size_t na, total_points = 0, shown;
+	struct arc *a = ring_arcs(s, &na);
+	char col[8];
+	double x, y, height;
+
+	for (size_t j = 0; j < s->place.nlive; j++)
+		total_points += s->points[s->place.live[j]];
+	shown = s->place.nlive <= SVG_LEGEND ? s->place.nlive : SVG_LEGEND - 1;
+	height = 660;
+	if (170 + 28.0 * (double)(shown + 2) > height)
+		height = 170 + 28.0 * (double)(shown + 2);
+	base = base != NULL ? base + 1 : r->path;
+	printf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1000\" "
+	    "height=\"%.0f\" viewBox=\"0 0 1000 %.0f\" "
+	    "font-family=\"Helvetica, Arial, sans-serif\">\n", height, height);
+	printf("<rect width=\"1000\" height=\"%.0f\" fill=\"#ffffff\"/>\n",
+	    height);
+	printf("<text x=\"40\" y=\"52\" font-size=\"30\" font-weight=\"bold\" "
+	    "fill=\"#222222\">");
+	xml_text(base);
+	printf(": %s, %s</text>\n", algo, hash);
+	printf("<text x=\"40\" y=\"84\" font-size=\"18\" fill=\"#555555\">"
+	    "%zu nodes, %zu %s; peak/mean %.3f, std dev %.1f%%</text>\n",
+	    s->place.nlive, total_points, point_names[s->place.algo], sp.peak,
+	    100 * sp.stddev);
+
+	/*
+	 * The arcs, one path of annular sectors per node, each outlined in
+	 * its own colour so that neighbours meet without a hairline gap.
+	 */
+	printf("<g stroke-width=\"0.5\" stroke-linejoin=\"round\">\n");
+	for (size_t j = 0; j < s->place.nlive; j++) {
+		size_t node = s->place.live[j];
+		int any = 0;
+		for (size_t i = 0; i < na; i++) {
+			uint64_t from = a[i].from, to = a[i].to + 1, mid;
+			if (a[i].node != node)
+				continue;
+			if (!any) {
+				colour(j, col);
+				printf("<path fill=\"%s\" stroke=\"%s\" d=\"",
+				    col, col);
+				any = 1;
+			}
+			/* Halve arcs of more than half the circle, which
+			 * one SVG arc cannot draw whole. */
+			mid = to - from > ((uint64_t)1 << 31) ?
+			    from + (to - from) / 2 : to;
+			for (uint64_t f = from, t = mid; f < to;
+			    f = t, t = to) {
+				circle_point(cx, cy, outer, f, &x, &y);
+				printf("M%.2f %.2f", x, y);
+				circle_point(cx, cy, outer, t, &x, &y);
+				printf("A%.0f %.0f 0 0 1 %.2f %.2f", outer,
+				    outer, x, y);
+				circle_point(cx, cy, inner, t, &x, &y);
+				printf("L%.2f %.2f", x, y);
+				circle_point(cx, cy, inner, f, &x, &y);
+				printf("A%.0f %.0f 0 0 0 %.2f %.2fZ", inner,
+				    inner, x, y);
+			}
+		}
+		if (any)
+			printf("\"/>\n");
+	}
+	printf("</g>\n");
+	/* The zero mark, so the ring reads as a dial. */
+	printf("<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" "
+	    "stroke=\"#222222\" stroke-width=\"2\"/>\n", cx, cy - outer - 10,
+	    cx, cy - inner);
+	printf("<text x=\"%.0f\" y=\"%.0f\" font-size=\"14\" "
+	    "text-anchor=\"middle\" fill=\"#222222\">0</text>\n", cx,
+	    cy - outer - 14);
+	printf("<text x=\"%.0f\" y=\"%.0f\" font-size=\"20\" "
+	    "text-anchor=\"middle\" fill=\"#222222\">%s</text>\n", cx, cy - 6,
+	    algo);
+	printf("<text x=\"%.0f\" y=\"%.0f\" font-size=\"14\" "
+	    "text-anchor=\"middle\" fill=\"#555555\">%s</text>\n", cx, cy + 18,
+	    s->place.algo == PLACE_KETAMA ? "2^32 key hashes, clockwise" :
+	    "share of the key hashes");
+
+	/* The legend: the nodes in ring-file order, with their shares. */
+	printf("<text x=\"600\" y=\"140\" font-size=\"16\" font-weight=\"bold\" "
+	    "fill=\"#222222\">node</text>\n");
+	printf("<text x=\"950\" y=\"140\" font-size=\"16\" font-weight=\"bold\" "
+	    "text-anchor=\"end\" fill=\"#222222\">share (fair)</text>\n");
+	for (size_t j = 0; j < shown; j++) {
+		size_t i = s->place.live[j];
+		double yy = 170 + 28.0 * (double)j;
+		colour(j, col);
+		printf("<rect x=\"600\" y=\"%.0f\" width=\"18\" height=\"18\" "
+		    "rx=\"3\" fill=\"%s\"/>\n", yy - 15, col);
+		printf("<text x=\"628\" y=\"%.0f\" font-size=\"16\" "
+		    "fill=\"#222222\">", yy);
+		xml_text(r->node[i].name);
+		printf("</text>\n<text x=\"950\" y=\"%.0f\" font-size=\"16\" "
+		    "text-anchor=\"end\" fill=\"#222222\">%.2f%% (%.2f%%)"
+		    "</text>\n", yy, 100.0 * (double)s->share[i] /
+		    (double)s->sampled, 100.0 * (double)r->node[i].weight /
+		    s->weight);
+	}
+	if (shown < s->place.nlive)
+		printf("<text x=\"628\" y=\"%.0f\" font-size=\"16\" "
+		    "fill=\"#555555\">and %zu more nodes</text>\n",
+		    170 + 28.0 * (double)shown, s->place.nlive - shown);
+	printf("<text x=\"600\" y=\"%.0f\" font-size=\"14\" fill=\"#555555\">"
+	    "%s</text>\n", 170 + 28.0 * (double)(shown + 1),
+	    s->sampled == (uint64_t)1 << 32 ? "shares exact" :
+	    "shares estimated by sampling");
+	printf("</svg>\n");
+	free(a);
+}
+
 static int
 by_seed(const void *a, const void *b)
 {
@@ -303,8 +547,11 @@ main(int argc, char *argv[])
 			load(&other, otherpath, &spec, hash->fn);
 		if (!isatty(STDIN_FILENO))
 			count_keys(&s);
-		report_text(&s, algoname, hash->name,
-		    otherpath != NULL ? &other : NULL);
+		if (strcmp(format, "svg") == 0)
+			report_svg(&s, algoname, hash->name);
+		else
+			report_text(&s, algoname, hash->name,
+			    otherpath != NULL ? &other : NULL);
 	}
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(EXIT_FAIL, "stdout");
