@@ -279,6 +279,22 @@ log_syncs(const struct hlog *l)
 }
 
 void
+log_truncate(struct hlog *l, long long size)
+{
+	log_flush(l);
+	if (size < MAGIC_LEN)
+		errx(EXIT_FAIL, "%s: cannot truncate to %lld bytes", l->path,
+		    size);
+	if (ftruncate(l->fd, (off_t)size) == -1)
+		err(EXIT_FAIL, "%s: ftruncate", l->path);
+	if (fdatasync(l->fd) == -1)
+		err(EXIT_FAIL, "%s: fdatasync", l->path);
+	l->syncs++;
+	if (lseek(l->fd, 0, SEEK_END) == -1)
+		err(EXIT_FAIL, "%s: lseek", l->path);
+}
+
+void
 log_close(struct hlog *l)
 {
 	if (l == NULL)

@@ -25,6 +25,11 @@
  * benchmarks).  A failed write or sync is never ignored: the process exits 1
  * with a message naming the file, acknowledging nothing more.
  *
+ * For replication (added later, nothing above changed): log_truncate()
+ * cuts the log back to a record boundary the caller knows, durably, so a
+ * member can drop a divergent tail; the caller computes the boundary from
+ * the format above (8 bytes of magic, then 8 + length bytes per record).
+ *
  * Weakness: a corrupted length field pointing past the end of the file is
  * indistinguishable from a torn tail.  The log is never compacted.
  */
@@ -65,6 +70,13 @@ int log_pending(const struct hlog *);
 
 /* The number of fdatasync calls made so far (for benchmarks). */
 unsigned long long log_syncs(const struct hlog *);
+
+/*
+ * Cuts the file to SIZE bytes (a record boundary) and syncs the cut.
+ * Anything appended but not yet flushed is flushed first.  Exits 1 on
+ * failure, like every other write.
+ */
+void log_truncate(struct hlog *, long long size);
 
 void log_close(struct hlog *);
 

@@ -1,0 +1,90 @@
+/*
+ * kvlog: the replicated key-value map, kept as a log of operations.
+ *
+ * A data directory holds one file, "log", a hakit log (log.h) whose
+ * records are text: "EPOCH<TAB>OP[<TAB>ARG...]", each argument escaped
+ * with wire_escape (so it holds no TAB or newline):
+ *
+ *	EPOCH	epoch	MEMBER		a primary began epoch EPOCH here
+ *	EPOCH	put	KEY	VALUE
+ *	EPOCH	del	KEY
+ *	EPOCH	append	PAYLOAD		a raw record; the map ignores it
+ *
+ * EPOCH is the epoch of the primary that appended the record.  A record's
+ * position is its index in the log, counted from 1; position 0 is the
+ * empty log.  The whole log is also kept in memory (positions, epochs and
+ * payloads), to stream it to backups and to find where two logs diverge.
+ *
+ * The map holds the records applied so far (kv_apply): a member applies a
+ * record only once it is committed, so reads never see a write that may
+ * still be lost.
+ *
+ * Promise: kv_durable() counts only records on stable storage (flushed
+ * and, unless syncing is off, fdatasync'ed); kv_truncate() returns only
+ * once the cut is durable.  Weakness: memory grows with the log, which is
+ * never compacted.
+ */
+#ifndef HAKIT_KVLOG_H
+#define HAKIT_KVLOG_H
+
+#include <stddef.h>
+
+struct kvlog;
+
+struct kvval {
+	size_t len;
+	char data[];
+};
+
+/* Called for each record applied: its position and payload. */
+typedef void kv_apply_fn(void *arg, size_t pos, const char *rec, size_t len);
+
+/* Opens or creates DIR/log; exits 2 on a corrupt log or bad record. */
+struct kvlog *kv_open(const char *dir, int nosync);
+
+/* Appends a forced record; returns its position.  Durable after kv_flush. */
+size_t kv_append(struct kvlog *, const char *rec, size_t len);
+
+/* Writes and syncs what is appended; kv_durable() then covers it. */
+void kv_flush(struct kvlog *);
+
+size_t kv_count(const struct kvlog *);
+size_t kv_durable(const struct kvlog *);
+size_t kv_applied(const struct kvlog *);
+
+/* The record at POS (1 <= POS <= count). */
+const char *kv_record(const struct kvlog *, size_t pos, size_t *len);
+
+/* The epoch of the record at POS; 0 for position 0. */
+unsigned long long kv_epoch_at(const struct kvlog *, size_t pos);
+
+/* Milliseconds (ev_now_ms) when the record at POS became durable. */
+long long kv_durable_at(const struct kvlog *, size_t pos);
+
+/*
+ * Returns the last position whose record's epoch is at most EPOCH, and
+ * stores in *LAST the epoch of that record (0 if there is none).
+ */
+size_t kv_end_of_epoch(const struct kvlog *, unsigned long long epoch,
+    unsigned long long *last);
+
+/*
+ * Cuts the log back to POS records, durably.  If applied records are cut,
+ * the map is rebuilt from the records that remain (all applied again).
+ */
+void kv_truncate(struct kvlog *, size_t pos);
+
+/* Applies records up to POS to the map, calling FN for each (may be NULL). */
+void kv_apply(struct kvlog *, size_t pos, kv_apply_fn *fn, void *arg);
+
+/* The value of KEY in the map, or NULL. */
+const struct kvval *kv_get(const struct kvlog *, const char *key);
+
+/*
+ * Builds a record: "EPOCH<TAB>OP" and then each of the NARG arguments
+ * escaped after a TAB.  Returns a new string and stores its length.
+ */
+char *kv_encode(unsigned long long epoch, const char *op, int narg,
+    const char *const *arg, const size_t *alen, size_t *len);
+
+#endif

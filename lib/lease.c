@@ -1,0 +1,215 @@
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "lease.h"
+#include "util.h"
+
+static const char *ack_names[] = { "none", "recv", "fsync" };
+
+int
+lease_open(const char *path)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		err(EXIT_FAIL, "%s", path);
+	return fd;
+}
+
+int
+lease_trylock(int fd)
+{
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			return 0;
+		err(EXIT_FAIL, "flock");
+	}
+	return 1;
+}
+
+void
+lease_unlock(int fd)
+{
+	if (flock(fd, LOCK_UN) == -1)
+		err(EXIT_FAIL, "flock");
+}
+
+static char *
+state_path(const char *path, const char *suffix)
+{
+	size_t n = strlen(path) + strlen(suffix) + 1;
+	char *s = xmalloc(n);
+
+	snprintf(s, n, "%s%s", path, suffix);
+	return s;
+}
+
+const char *
+lease_ack_name(int ack)
+{
+	return ack_names[ack];
+}
+
+int
+lease_ack_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (strcmp(s, ack_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+lease_read(const char *path, struct lease_state *st)
+{
+	char *sp = state_path(path, ".state"), *line = NULL, *val;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+	unsigned long v;
+	FILE *fp;
+
+	memset(st, 0, sizeof(*st));
+	st->ack = ACK_FSYNC;
+	st->lag_ms = 1000;
+	if ((fp = fopen(sp, "r")) == NULL) {
+		if (errno != ENOENT)
+			err(EXIT_FAIL, "%s", sp);
+		free(sp);
+		return -1;
+	}
+	while ((n = getline(&line, &cap, fp)) != -1) {
+		lineno++;
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if ((val = strchr(line, ' ')) == NULL)
+			goto bad;
+		*val++ = '\0';
+		if (lineno == 1) {
+			if (strcmp(line, "hakit-lease") != 0 ||
+			    strcmp(val, "1") != 0)
+				goto bad;
+		} else if (strcmp(line, "epoch") == 0) {
+			if (sscanf(val, "%llu", &st->epoch) != 1)
+				goto bad;
+		} else if (strcmp(line, "primary") == 0) {
+			free(st->primary);
+			st->primary = xstrdup(val);
+		} else if (strcmp(line, "ack") == 0) {
+			if ((st->ack = lease_ack_parse(val)) == -1)
+				goto bad;
+		} else if (strcmp(line, "min-insync") == 0) {
+			if (parse_ulong(val, 0, 1000, &st->k) == -1)
+				goto bad;
+		} else if (strcmp(line, "lag") == 0) {
+			if (parse_ulong(val, 1, 86400000, &v) == -1)
+				goto bad;
+			st->lag_ms = v;
+		} else if (strcmp(line, "insync") == 0)
+			lease_add(st, val);
+		else
+			goto bad;
+	}
+	if (ferror(fp))
+		err(EXIT_FAIL, "%s", sp);
+	fclose(fp);
+	free(line);
+	free(sp);
+	return 0;
+bad:
+	errx(EXIT_USAGE, "%s: malformed lease state at line %zu", sp, lineno);
+}
+
+void
+lease_write(const char *path, const struct lease_state *st)
+{
+	char *sp = state_path(path, ".state");
+	char *tmp = state_path(path, ".state.tmp");
+	char *copy = xstrdup(path);
+	size_t i;
+	FILE *fp;
+	int dfd;
+
+	if ((fp = fopen(tmp, "w")) == NULL)
+		err(EXIT_FAIL, "%s", tmp);
+	fprintf(fp, "hakit-lease 1\nepoch %llu\n", st->epoch);
+	if (st->primary != NULL)
+		fprintf(fp, "primary %s\n", st->primary);
+	fprintf(fp, "ack %s\nmin-insync %lu\nlag %lu\n",
+	    lease_ack_name(st->ack), st->k, st->lag_ms);
+	for (i = 0; i < st->ninsync; i++)
+		fprintf(fp, "insync %s\n", st->insync[i]);
+	if (fflush(fp) == EOF || ferror(fp))
+		err(EXIT_FAIL, "%s: write", tmp);
+	if (fsync(fileno(fp)) == -1)
+		err(EXIT_FAIL, "%s: fsync", tmp);
+	if (fclose(fp) == EOF)
+		err(EXIT_FAIL, "%s: close", tmp);
+	if (rename(tmp, sp) == -1)
+		err(EXIT_FAIL, "rename %s to %s", tmp, sp);
+	if ((dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY)) == -1)
+		err(EXIT_FAIL, "%s: open directory", path);
+	if (fsync(dfd) == -1)
+		err(EXIT_FAIL, "%s: fsync directory", path);
+	close(dfd);
+	free(copy);
+	free(tmp);
+	free(sp);
+}
+
+void
+lease_free(struct lease_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->ninsync; i++)
+		free(st->insync[i]);
+	free(st->insync);
+	free(st->primary);
+	memset(st, 0, sizeof(*st));
+}
+
+int
+lease_insync(const struct lease_state *st, const char *member)
+{
+	size_t i;
+
+	for (i = 0; i < st->ninsync; i++)
+		if (strcmp(st->insync[i], member) == 0)
+			return 1;
+	return 0;
+}
+
+void
+lease_add(struct lease_state *st, const char *member)
+{
+	if (lease_insync(st, member))
+		return;
+	st->insync = xrealloc(st->insync,
+	    (st->ninsync + 1) * sizeof(*st->insync));
+	st->insync[st->ninsync++] = xstrdup(member);
+}
+
+void
+lease_remove(struct lease_state *st, const char *member)
+{
+	size_t i;
+
+	for (i = 0; i < st->ninsync; i++) {
+		if (strcmp(st->insync[i], member) == 0) {
+			free(st->insync[i]);
+			st->insync[i] = st->insync[--st->ninsync];
+			return;
+		}
+	}
+}
