@@ -1,0 +1,74 @@
+# Helpers for the replication tests (tests/3*-repl-*.bats): load after
+# helper.  Every member NAME keeps its data in NAME.d, listens on
+# NAME.sock and shares the lease file "lease" with its group.
+
+# start_primary NAME [ARG...] / start_backup NAME [ARG...]: start a member
+# and wait for its readiness (a backup is ready once it is in sync).
+start_primary() {
+	local name=$1
+	shift
+	start_daemon "$name" repl-primary -d "$name.d" -s "$name.sock" \
+	    -L lease -r 3 "$@"
+}
+
+start_backup() {
+	local name=$1
+	shift
+	start_daemon "$name" repl-backup -d "$name.d" -s "$name.sock" \
+	    -L lease -r 3 "$@"
+}
+
+# rc ARG...: repl-client on the group's lease, retrying for up to 20 s.
+rc() {
+	repl-client -L lease -t 20 "$@"
+}
+
+# role NAME: prints "primary" or "backup", as the member says.
+role() {
+	repl-client -s "$1.sock" -t 2 status | cut -f1
+}
+
+# is_primary NAME: succeeds if NAME serves as primary.
+is_primary() {
+	[ "$(role "$1")" = primary ]
+}
+
+# lease_field KEY: the value of a line of the lease state.
+lease_field() {
+	awk -v k="$1" '$1 == k { sub(/^[^ ]* /, ""); print }' lease.state
+}
+
+# in_sync NAME: succeeds if NAME's socket is in the in-sync set.
+in_sync() {
+	lease_field insync | grep -qx "$PWD/$1.sock"
+}
+
+# logs_identical NAME...: succeeds if every member's log is the same.
+logs_identical() {
+	local first=$1 n
+	shift
+	for n in "$@"; do
+		cmp -s "$first.d/log" "$n.d/log" || return 1
+	done
+}
+
+# converge NAME...: write a marker through the primary, then wait until
+# every member's log is identical.
+converge() {
+	rc put converge-marker "$RANDOM" >/dev/null || return 1
+	eventually logs_identical "$@"
+}
+
+# check_acked FILE: every "KEY VALUE" line of FILE reads back the same
+# from the primary; prints each missing key and fails if there is one.
+check_acked() {
+	local k v got bad=0
+	while read -r k v; do
+		got=$(rc get "$k") || got="<absent>"
+		if [ "$got" != "$v" ]; then
+			echo "lost: $k (want $v, got $got)"
+			bad=1
+		fi
+	done <"$1"
+	return "$bad"
+}
