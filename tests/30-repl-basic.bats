@@ -67,7 +67,7 @@ load repl-helper
 	echo $! >p.pid
 	printf 'put\tk1\tone\nput k2 two words\ndel\tk1\nbogus\nappend x y\n' >&5
 	eventually test -s ready
-	eventually test "$(wc -l <p.out)" -eq 5
+	eventually has_lines p.out 5
 	run cat p.out
 	assert_output "$(printf '1\t2\n1\t3\n1\t4\nfail\tbad command\n1\t5')"
 	run rc get k2

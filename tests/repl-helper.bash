@@ -72,3 +72,8 @@ check_acked() {
 	done <"$1"
 	return "$bad"
 }
+
+# has_lines FILE N: succeeds if FILE exists and has at least N lines.
+has_lines() {
+	[ -e "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
+}
