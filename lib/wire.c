@@ -112,7 +112,10 @@ wire_flush_all(struct evloop *ev, void *arg)
 	while ((c = dirty) != NULL) {
 		dirty = c->next_dirty;
 		c->dirty = 0;
+		/* A failed write closes C: keep it until we are done. */
+		c->busy++;
 		flush_conn(c);
+		c->busy--;
 		maybe_free(c);
 	}
 }

@@ -130,7 +130,7 @@ read_line(long long deadline, size_t *lenp)
 	ssize_t n;
 
 	for (;;) {
-		if ((nl = memchr(in, '\n', inlen)) != NULL) {
+		if (inlen > 0 && (nl = memchr(in, '\n', inlen)) != NULL) {
 			size_t len = (size_t)(nl - in);
 
 			free(line);
