@@ -890,14 +890,15 @@ unescape_fields(char *s, char **f, size_t *flen, int max)
 static void
 on_client(struct conn *c, char *line)
 {
-	char *verb = line, *args = "", *sp, *f[2];
+	char *verb = line, *args, *sp, *f[2];
 	size_t flen[2];
 	int n;
 
 	if ((sp = strchr(line, ' ')) != NULL) {
 		*sp = '\0';
 		args = sp + 1;
-	}
+	} else
+		args = line + strlen(line);	/* "", but writable */
 	if (strcmp(verb, "SYNC") == 0) {
 		on_sync(c, args);
 		return;
