@@ -802,6 +802,7 @@ client(const char *sock)
 	FILE *fp;
 	int fd, fl, status = EXIT_OK, aborted = 0;
 
+	sock_ignore_sigpipe();
 	if ((fd = sock_connect(sock)) == -1) {
 		warn("%s", sock);
 		return EXIT_UNAVAIL;

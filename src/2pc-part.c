@@ -874,6 +874,7 @@ client(const char *sock, const char *outcome, const char *txid)
 	FILE *fp;
 	int fd, fl, status = EXIT_OK;
 
+	sock_ignore_sigpipe();
 	if ((fd = sock_connect(sock)) == -1) {
 		warn("%s", sock);
 		return EXIT_UNAVAIL;

@@ -104,3 +104,88 @@ start_process() {
 port_open() {
 	(: </dev/tcp/127.0.0.1/"$1") 2>/dev/null
 }
+
+# --- two-phase commit ---
+
+# start_part NAME [ARG...]: start a 2pc-part daemon NAME listening on
+# NAME.sock with its log in NAME.log.
+start_part() {
+	local name=$1
+	shift
+	start_daemon "$name" 2pc-part -s "$name.sock" -l "$name.log" -r 3 "$@"
+}
+
+# start_coord [ARG...] NAME=SOCK...: start a 2pc-coord daemon "coord" on
+# coord.sock with its log in coord.log.
+start_coord() {
+	start_daemon coord 2pc-coord -s coord.sock -l coord.log -r 3 "$@"
+}
+
+# sock_say SOCK LINE: send one line to a daemon's socket, print the reply.
+sock_say() {
+	printf '%s\n' "$2" | socat -t 2 - "UNIX-CONNECT:$1"
+}
+
+# make_bank DIR: a bank account kept by hooks in DIR, for a participant
+# started with `-p DIR/prepare -c DIR/commit -a DIR/abort`.  The payload is
+# an amount; prepare stages it in staged/TXID (and votes no on the amount
+# "fail"), commit moves it to applied/TXID atomically (idempotent), abort
+# removes it and marks aborted/TXID.  The balance is the sum of applied/*.
+make_bank() {
+	local d
+	mkdir -p "$1"
+	d=$(cd "$1" && pwd)
+	mkdir -p "$d/staged" "$d/applied" "$d/aborted"
+	cat >"$d/prepare" <<PREP
+#!/bin/sh
+read -r v
+test "\$v" != fail && echo "\$v" > "$d/staged/\$HAKIT_TXID"
+PREP
+	cat >"$d/commit" <<COMMIT
+#!/bin/sh
+cat > "$d/applied/\$HAKIT_TXID.tmp" &&
+mv "$d/applied/\$HAKIT_TXID.tmp" "$d/applied/\$HAKIT_TXID" &&
+rm -f "$d/staged/\$HAKIT_TXID"
+COMMIT
+	cat >"$d/abort" <<ABORT
+#!/bin/sh
+rm -f "$d/staged/\$HAKIT_TXID" && touch "$d/aborted/\$HAKIT_TXID"
+ABORT
+	chmod +x "$d/prepare" "$d/commit" "$d/abort"
+}
+
+# bank_opts DIR: the hook options for a participant keeping bank DIR.
+bank_opts() {
+	local d
+	d=$(cd "$1" && pwd)
+	echo "-p $d/prepare -c $d/commit -a $d/abort"
+}
+
+# balance DIR: the sum of the amounts applied in a bank directory.
+balance() {
+	local sum=0 f
+	for f in "$1"/applied/*; do
+		[ -e "$f" ] && [ "${f%.tmp}" = "$f" ] || continue
+		sum=$((sum + $(cat "$f")))
+	done
+	echo "$sum"
+}
+
+# crash_daemon NAME: kill -9 a daemon (a power cut) and reap it.
+crash_daemon() {
+	kill_daemon "$1" KILL || true
+}
+
+# daemon_died NAME: wait up to 20 s for a daemon to die by itself (say, at
+# a crash point), reap it and print its exit status (137 for SIGKILL).
+daemon_died() {
+	local pid watchdog status=0
+	pid=$(daemon_pid "$1") || return 1
+	(sleep 20; kill -KILL "$pid") 2>/dev/null &
+	watchdog=$!
+	wait "$pid" 2>/dev/null || status=$?
+	kill "$watchdog" 2>/dev/null || true
+	wait "$watchdog" 2>/dev/null || true
+	rm -f "$BATS_TEST_TMPDIR/$1.pid"
+	echo "$status"
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bats
+# Two-phase commit under crashes: every crash point of both roles, in-doubt
+# transactions made visible, cooperative termination and heuristics.
+
+load helper
+bats_require_minimum_version 1.5.0
+
+# Two banks a and b, and a coordinator daemon.  Extra environment for one
+# of them (say HAKIT_CRASH) is given as WHO=VAR=VALUE.
+start_banks() {
+	local who=${1%%=*} env=${1#*=}
+	make_bank a
+	make_bank b
+	local ea=() eb=() ec=()
+	case $who in
+	a) ea=(env "$env") ;;
+	b) eb=(env "$env") ;;
+	coord) ec=(env "$env") ;;
+	esac
+	start_daemon a "${ea[@]}" 2pc-part -s a.sock -l a.log -r 3 -t 1 $(bank_opts a)
+	start_daemon b "${eb[@]}" 2pc-part -s b.sock -l b.log -r 3 -t 1 $(bank_opts b)
+	start_daemon coord "${ec[@]}" 2pc-coord -s coord.sock -l coord.log -r 3 -t 2 a=a.sock b=b.sock
+}
+
+# Ten transfers of 1..10 from a to b; the fourth is refused by b.
+transfers() {
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		if [ "$i" = 4 ]; then
+			printf 't%s\ta=-%s\tb=fail\n' "$i" "$i"
+		else
+			printf 't%s\ta=-%s\tb=%s\n' "$i" "$i" "$i"
+		fi
+	done
+}
+
+restart() {
+	case $1 in
+	a) start_daemon a 2pc-part -s a.sock -l a.log -r 3 -t 1 $(bank_opts a) ;;
+	b) start_daemon b 2pc-part -s b.sock -l b.log -r 3 -t 1 $(bank_opts b) ;;
+	coord) start_daemon coord 2pc-coord -s coord.sock -l coord.log -r 3 -t 2 a=a.sock b=b.sock ;;
+	esac
+}
+
+# Nothing in doubt, nothing staged, nothing pending at the coordinator.
+settled() {
+	[ -z "$(2pc-part -s a.sock -L)" ] && [ -z "$(2pc-part -s b.sock -L)" ] &&
+		[ -z "$(find a/staged b/staged -type f)" ] &&
+		[ "$(sock_say coord.sock STATS | sed 's/.*pending=//')" = 0 ]
+}
+
+# The guarantees, checked on the banks' files and the client's outcomes.
+check_guarantees() {
+	local t
+	# The sum of balances is unchanged: every transfer is all or nothing.
+	assert_equal "$(($(balance a) + $(balance b)))" 0
+	for t in $(ls a/applied b/applied a/aborted b/aborted | grep '^t' | sort -u); do
+		# No participant committed what another aborted.
+		if [ -e "a/applied/$t" ] || [ -e "b/applied/$t" ]; then
+			[ -e "a/applied/$t" ] && [ -e "b/applied/$t" ] ||
+				fail "$t committed at one bank only"
+			[ ! -e "a/aborted/$t" ] && [ ! -e "b/aborted/$t" ] ||
+				fail "$t both committed and aborted"
+		fi
+	done
+	# Every commit reported to the client is committed everywhere.
+	for t in $(awk -F'\t' '$2 == "commit" { print $1 }' client.out); do
+		[ -e "a/applied/$t" ] && [ -e "b/applied/$t" ] ||
+			fail "$t reported committed but not applied"
+	done
+	# Every abort reported is aborted everywhere.
+	for t in $(awk -F'\t' '$2 == "abort" { print $1 }' client.out); do
+		[ ! -e "a/applied/$t" ] && [ ! -e "b/applied/$t" ] ||
+			fail "$t reported aborted but applied"
+	done
+	# t4 was refused by b's prepare hook: never applied.
+	[ ! -e a/applied/t4 ] && [ ! -e b/applied/t4 ]
+}
+
+# crash_matrix WHO POINT: run the transfers with WHO crashing at POINT,
+# restart it, wait until everything is resolved, check the guarantees.
+crash_matrix() {
+	local who=$1 point=$2 status
+	start_banks "$who=HAKIT_CRASH=$point"
+	transfers >in
+	2pc-coord -C coord.sock <in >client.out 2>client.err || true
+	status=$(daemon_died "$who")
+	assert_equal "$status" 137
+	grep -q "crash point ${point%%:*} reached" "$who.err"
+	restart "$who"
+	# The client goes on after a participant's crash; after the
+	# coordinator's, it resubmits what got no answer.
+	if [ "$who" = coord ]; then
+		# The one in flight at the crash is left to recovery.
+		tail -n +$(($(wc -l <client.out) + 2)) in >rest
+		2pc-coord -C coord.sock <rest >>client.out 2>>client.err || true
+	fi
+	eventually settled
+	check_guarantees
+	# Every transaction got exactly one outcome.
+	assert_equal "$(cut -f1 client.out | sort | uniq -d)" ""
+}
+
+@test "2pc crash: coord.prepare" { crash_matrix coord coord.prepare:2; }
+@test "2pc crash: coord.prepare-sent" { crash_matrix coord coord.prepare-sent:2; }
+@test "2pc crash: coord.voted" { crash_matrix coord coord.voted:2; }
+@test "2pc crash: coord.decided" { crash_matrix coord coord.decided:2; }
+@test "2pc crash: coord.commit-sent" { crash_matrix coord coord.commit-sent:2; }
+@test "2pc crash: coord.answered" { crash_matrix coord coord.answered:2; }
+@test "2pc crash: coord.acked" { crash_matrix coord coord.acked:2; }
+@test "2pc crash: part.prepare-received" { crash_matrix a part.prepare-received:2; }
+@test "2pc crash: part.intent-logged" { crash_matrix a part.intent-logged:2; }
+@test "2pc crash: part.prepare-hook-done" { crash_matrix a part.prepare-hook-done:2; }
+@test "2pc crash: part.prepared" { crash_matrix a part.prepared:2; }
+@test "2pc crash: part.voted" { crash_matrix a part.voted:2; }
+@test "2pc crash: part.committed" { crash_matrix a part.committed:2; }
+@test "2pc crash: part.acked" { crash_matrix a part.acked:2; }
+@test "2pc crash: part.commit-hook" { crash_matrix a part.commit-hook:2; }
+@test "2pc crash: part.commit-hook-done" { crash_matrix a part.commit-hook-done:2; }
+@test "2pc crash: part.abort-hook (b, after its no vote)" { crash_matrix b part.abort-hook:1; }
+@test "2pc crash: part.abort-hook-done" { crash_matrix b part.abort-hook-done:1; }
