@@ -667,7 +667,6 @@ on_line(struct wconn *c, char *line, size_t len, void *arg)
 		on_prepare(c, lk, f);
 		return;
 	}
-	n = wire_split(line + strlen(f[0]) + (n > 1), f + 1, 4) + 1;
 	if (n == 1 && strcmp(f[0], "LIST") != 0 && strcmp(f[0], "STATS") != 0
 	    && strcmp(f[0], "RECOVERED") != 0) {
 		wire_fail(c, "missing argument");

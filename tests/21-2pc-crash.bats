@@ -119,3 +119,91 @@ crash_matrix() {
 @test "2pc crash: part.commit-hook-done" { crash_matrix a part.commit-hook-done:2; }
 @test "2pc crash: part.abort-hook (b, after its no vote)" { crash_matrix b part.abort-hook:1; }
 @test "2pc crash: part.abort-hook-done" { crash_matrix b part.abort-hook-done:1; }
+
+@test "2pc in doubt: listed while the coordinator is down, resolved when it returns" {
+	start_part a -t 1
+	start_part b -t 1
+	start_daemon coord env HAKIT_CRASH=coord.decided 2pc-coord -s coord.sock -l coord.log -r 3 a=a.sock b=b.sock
+	run 2pc-coord -C coord.sock <<<"$(printf 't1\ta=-7\tb=7')"
+	assert_failure 3
+	assert_equal "$(daemon_died coord)" 137
+	run 2pc-part -s a.sock -L
+	assert_success
+	assert_output "$(printf 't1\t%s/coord.sock' "$PWD")"
+	run 2pc-part -s b.sock -L
+	assert_output "$(printf 't1\t%s/coord.sock' "$PWD")"
+	# In doubt means held back: nothing committed yet.
+	assert_equal "$(cat a.out b.out)" ""
+	start_coord a=a.sock b=b.sock
+	eventually test -s a.out
+	eventually test -s b.out
+	assert_equal "$(cat a.out)" "$(printf 't1\t-7')"
+	assert_equal "$(cat b.out)" "$(printf 't1\t7')"
+	assert_equal "$(2pc-part -s a.sock -L)" ""
+	assert_equal "$(2pc-part -s b.sock -L)" ""
+}
+
+@test "2pc in doubt: cooperative termination while the coordinator stays down" {
+	start_part a -t 1
+	start_daemon b env HAKIT_CRASH=part.voted 2pc-part -s b.sock -l b.log -r 3 -t 1
+	start_coord a=a.sock b=b.sock
+	run 2pc-coord -C coord.sock <<<"$(printf 't1\ta=-7\tb=7')"
+	assert_success
+	assert_output "$(printf 't1\tcommit')"
+	assert_equal "$(daemon_died b)" 137
+	eventually test -s a.out
+	crash_daemon coord
+	# b comes back in doubt, cannot reach the coordinator, asks a.
+	start_part b -t 1
+	eventually test -s b.out
+	assert_equal "$(cat b.out)" "$(printf 't1\t7')"
+	assert_equal "$(2pc-part -s b.sock -L)" ""
+}
+
+@test "2pc in doubt: a peer that never voted answers aborted and then votes no" {
+	start_part a -t 1 -a 'touch a-aborted'
+	start_part b -t 1 -p 'sleep 2' -a 'touch b-aborted'
+	start_coord -t 10 a=a.sock b=b.sock
+	2pc-coord -C coord.sock <<<"$(printf 't1\ta=1\tb=2')" >client.out 2>&1 &
+	local client=$!
+	in_doubt_at_a() { [ "$(2pc-part -s a.sock -L | cut -f1)" = t1 ]; }
+	eventually in_doubt_at_a
+	crash_daemon coord
+	wait "$client" || true
+	# a asks b, whose prepare hook is still running: b records an abort.
+	eventually test -e a-aborted
+	eventually test -e b-aborted
+	assert_equal "$(2pc-part -s a.sock -L)" ""
+	assert_equal "$(cat a.out b.out)" ""
+	# b never votes yes later: a new coordinator learns nothing else.
+	start_coord -t 10 a=a.sock b=b.sock
+	run 2pc-coord -C coord.sock <<<"$(printf 't1\ta=1\tb=2')"
+	assert_failure 1
+	assert_output --regexp "^t1	abort	(duplicate txid|[ab] voted no: already decided)$"
+}
+
+@test "2pc heuristics: an operator forces outcomes; a contradiction is flagged" {
+	start_part a -t 1
+	start_part b -t 1
+	HAKIT_CRASH=coord.decided run 2pc-coord -l c.log a=a.sock b=b.sock <<<"$(printf 't1\ta=x\tb=y')"
+	assert_failure 137
+	run 2pc-part -s a.sock -F abort t1
+	assert_success
+	assert_output "t1 heuristic abort"
+	run 2pc-part -s b.sock -F commit t1
+	assert_success
+	assert_output "t1 heuristic commit"
+	eventually grep -q 'HEURISTIC commit forced by the operator' b.err
+	assert_equal "$(cat b.out)" "$(printf 't1\ty')"
+	assert_equal "$(2pc-part -s a.sock -L)" ""
+	run 2pc-part -s a.sock -F commit t1
+	assert_failure 1
+	assert_output --partial "not in doubt"
+	# The coordinator's recovery delivers commit: a's abort contradicts it.
+	run 2pc-coord -l c.log a=a.sock b=b.sock </dev/null
+	assert_success
+	grep -q 'HEURISTIC HAZARD: t1 was aborted by the operator but the outcome is commit' a.err
+	! grep -q HAZARD b.err
+	assert_equal "$(cat a.out)" ""
+	assert_equal "$(cat b.out)" "$(printf 't1\ty')"
+}
