@@ -26,6 +26,7 @@ struct wconn {
 	int busy;		/* inside a callback */
 	int holds;
 	int closed;
+	int eof;		/* the peer finished sending */
 	long long idle_timer;	/* armed while half a line waits */
 	long long partial_since;
 	struct wconn *next_dirty;
@@ -89,8 +90,11 @@ flush_conn(struct wconn *c)
 	}
 	if (c->outlen > 0)
 		ev_add_fd(loop, c->fd, EV_WRITE, on_writable, c);
-	else
+	else {
 		ev_del_fd(loop, c->fd, EV_WRITE);
+		if (c->eof && c->holds == 0)
+			wire_close(c);
+	}
 }
 
 static void
@@ -196,8 +200,23 @@ on_readable(struct evloop *ev, int fd, int events, void *arg)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
+		if (n == 0 && c->inlen == 0) {
+			/*
+			 * The peer finished sending (maybe only half-closed,
+			 * as socat and shells do): answer what it asked for,
+			 * then close.
+			 */
+			c->eof = 1;
+			ev_del_fd(loop, fd, EV_READ);
+			if (c->holds == 0 && c->outlen == 0)
+				wire_close(c);
+			break;
+		}
 		if (n <= 0) {
-			wire_close(c);
+			if (n == 0)
+				wire_fail(c, "incomplete line");
+			else
+				wire_close(c);
 			break;
 		}
 		c->inlen += (size_t)n;
@@ -328,6 +347,8 @@ void
 wire_release(struct wconn *c)
 {
 	c->holds--;
+	if (c->eof && c->holds == 0 && !c->closed && c->outlen == 0)
+		wire_close(c);
 	maybe_free(c);
 }
 

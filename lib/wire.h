@@ -12,7 +12,10 @@
  * once per loop iteration for all connections together.  Bad input gets
  * "ERR reason" and the connection is closed (wire_fail); so does a line
  * over the limit, and half a line followed by WIRE_IDLE_MS of silence.
- * Every line sent or received is traced (trace.h).
+ * A peer that stops sending (EOF, or a half-close as socat does) still
+ * gets the replies it is owed: the connection closes once nothing holds it
+ * and its output is written.  Every line sent or received is traced
+ * (trace.h).
  *
  * Promise: callbacks are never called on a closed connection; the close
  * callback is called exactly once; the struct stays valid while held

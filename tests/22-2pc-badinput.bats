@@ -1,0 +1,127 @@
+#!/usr/bin/env bats
+# Two-phase commit with bad input: garbage and huge lines on the sockets,
+# malformed transactions, reused txids, torn and corrupt logs.
+
+load helper
+bats_require_minimum_version 1.5.0
+
+# One good transaction through the coordinator daemon.
+commit_one() {
+	run 2pc-coord -C coord.sock <<<"$(printf '%s\ta=1\tb=2' "$1")"
+	assert_success
+	assert_output "$(printf '%s\tcommit' "$1")"
+}
+
+@test "2pc bad input: garbage and unknown verbs get ERR; others keep being served" {
+	start_part a
+	start_part b
+	start_coord a=a.sock b=b.sock
+	run sock_say a.sock 'garbage here'
+	assert_output "ERR unknown verb or wrong arguments"
+	run sock_say a.sock 'PREPARE t9 a - a=x payload'
+	assert_output "ERR PREPARE before RECOVER"
+	run sock_say a.sock 'COMMIT t9'
+	assert_output "ERR decision from an unknown coordinator"
+	run sock_say coord.sock 'FROB x'
+	assert_output "ERR unknown verb or wrong arguments"
+	run sock_say coord.sock "$(printf 'TX t1\tzz=1')"
+	assert_output "ERR unknown participant zz"
+	run sock_say coord.sock "$(printf 'TX t1\ta=bad\\qescape')"
+	assert_output "ERR bad escape in payload for a"
+	commit_one t1
+}
+
+@test "2pc bad input: 10 MB lines are refused on both sockets while a client commits" {
+	HAKIT_TRACE=1 start_part a
+	start_part b
+	HAKIT_TRACE=1 start_coord a=a.sock b=b.sock
+	head -c 10000000 /dev/zero | tr '\0' x >big
+	socat -t 5 - UNIX-CONNECT:a.sock <big >a.reply &
+	local p1=$!
+	socat -t 5 - UNIX-CONNECT:coord.sock <big >c.reply &
+	local p2=$!
+	commit_one t1
+	wait "$p1" "$p2" || true
+	# The peer may be gone before it reads the reply: the trace shows it.
+	grep -Eq '^[0-9]+ [^ ]*a.sock > peer ERR line too long$' a.err
+	grep -Eq '^[0-9]+ [^ ]*coord.sock > client ERR line too long$' coord.err
+	commit_one t2
+}
+
+@test "2pc bad input: half a line and then silence is cut off" {
+	start_part a
+	start_part b
+	start_coord a=a.sock b=b.sock
+	(printf 'STATUS t1'; sleep 15) | socat -t 20 - UNIX-CONNECT:a.sock >reply &
+	local p=$!
+	commit_one t1
+	wait "$p" || true
+	assert_equal "$(cat reply)" "ERR incomplete line"
+}
+
+@test "2pc bad input: malformed stdin lines abort with a reason; exit 2" {
+	start_part a
+	printf 'no-tab-here\nt1\ta=ok\nt2\tq=1\nt3\tnoequals\nt 4\ta=1\nt5\ta=x\ta=y\n' >in
+	run --separate-stderr 2pc-coord -l c.log a=a.sock <in
+	assert_failure 2
+	assert_equal "$(sort <<<"$output")" "$(printf '%s\n' \
+		"-	abort	bad input: bad txid" \
+		"-	abort	bad input: no participant" \
+		"t1	commit" \
+		"t2	abort	bad input: unknown participant q" \
+		"t3	abort	bad input: field without '='" \
+		"t5	abort	bad input: participant a named twice")"
+}
+
+@test "2pc bad input: a reused txid is refused, across restarts too" {
+	start_part a
+	start_part b
+	start_coord a=a.sock b=b.sock
+	commit_one t1
+	kill_daemon coord TERM
+	start_coord a=a.sock b=b.sock
+	run 2pc-coord -C coord.sock <<<"$(printf 't1\ta=9\tb=9')"
+	assert_failure 1
+	assert_output "$(printf 't1\tabort\tduplicate txid')"
+	# A coordinator that lost its log is refused by the participants.
+	run 2pc-coord -l fresh.log a=a.sock b=b.sock <<<"$(printf 't1\ta=9\tb=9')"
+	assert_failure 1
+	assert_output --regexp "^t1	abort	[ab] voted no: already decided$"
+	kill_daemon a TERM
+	kill_daemon b TERM
+	assert_equal "$(cat a.out)" "$(printf 't1\t1')"
+	assert_equal "$(cat b.out)" "$(printf 't1\t2')"
+}
+
+@test "2pc bad input: a torn log tail is truncated and reported" {
+	start_part a
+	run 2pc-coord -l c.log a=a.sock <<<"$(printf 't1\ta=1')"
+	assert_success
+	kill_daemon a TERM
+	local size
+	size=$(stat -c %s a.log)
+	printf '\100\000\000\000\000\000\000\000abcdefghij' >>a.log
+	start_part a
+	grep -q "a.log: torn record at offset $size: truncating 18 bytes" a.err
+	assert_equal "$(stat -c %s a.log)" "$size"
+	run 2pc-coord -l c.log a=a.sock <<<"$(printf 't2\ta=2')"
+	assert_success
+}
+
+@test "2pc bad input: a flipped byte mid-log refuses to start, naming file and offset" {
+	start_part a
+	run 2pc-coord -l c.log a=a.sock <<<"$(printf 't1\ta=1\nt2\ta=2')"
+	assert_success
+	kill_daemon a TERM
+	cp a.log a.good
+	# Offset 20 is inside the first record (8 bytes of magic, 8 of header).
+	printf 'Z' | dd of=a.log bs=1 seek=20 conv=notrunc status=none
+	run 2pc-part -s a.sock -l a.log
+	assert_failure 2
+	assert_output "2pc-part: a.log: corrupt record at offset 8: bad checksum"
+	cmp -s a.log a.good && fail "the log was not changed"
+	printf 'Z' | dd of=c.log bs=1 seek=20 conv=notrunc status=none
+	run 2pc-coord -l c.log </dev/null
+	assert_failure 2
+	assert_output "2pc-coord: c.log: corrupt record at offset 8: bad checksum"
+}
