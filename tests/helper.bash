@@ -179,13 +179,17 @@ crash_daemon() {
 # daemon_died NAME: wait up to 20 s for a daemon to die by itself (say, at
 # a crash point), reap it and print its exit status (137 for SIGKILL).
 daemon_died() {
-	local pid watchdog status=0
+	local pid status=0
 	pid=$(daemon_pid "$1") || return 1
-	(sleep 20; kill -KILL "$pid") 2>/dev/null &
-	watchdog=$!
+	eventually process_ended "$pid" || return 1
 	wait "$pid" 2>/dev/null || status=$?
-	kill "$watchdog" 2>/dev/null || true
-	wait "$watchdog" 2>/dev/null || true
 	rm -f "$BATS_TEST_TMPDIR/$1.pid"
 	echo "$status"
+}
+
+# process_ended PID: true if PID is gone or a zombie.
+process_ended() {
+	local stat
+	stat=$(ps -o stat= -p "$1") || return 0
+	[[ $stat == Z* ]]
 }
