@@ -76,6 +76,15 @@ make_labels(struct labels *l, const struct ring *r)
 	}
 }
 
+static void
+free_labels(struct labels *l, const struct ring *r)
+{
+	for (size_t i = 0; i < r->nnodes; i++)
+		free(l->text[i]);
+	free(l->text);
+	free(l->len);
+}
+
 /* Writes "KEY[<TAB>HASH]<TAB>NODE1[<TAB>NODE2...]\n" for one key. */
 static void
 lookup(struct place *p, const struct labels *l, struct outbuf *out,
@@ -197,5 +206,11 @@ main(int argc, char *argv[])
 	}
 	if (ob_flush(&out) < 0)
 		err(EXIT_FAIL, "stdout");
+	if (argc == 0)
+		lr_free(&in);
+	free_labels(&labels, &ring);
+	free(nodes);
+	place_free(&place);
+	ring_free(&ring);
 	return EXIT_OK;
 }

@@ -74,6 +74,16 @@ load(struct stats *s, const char *path, const struct place_spec *spec,
 	}
 }
 
+static void
+unload(struct stats *s)
+{
+	free(s->share);
+	free(s->keys);
+	free(s->points);
+	place_free(&s->place);
+	ring_free(&s->ring);
+}
+
 /* Counts the keys on standard input by owner. */
 static void
 count_keys(struct stats *s)
@@ -555,5 +565,8 @@ main(int argc, char *argv[])
 	}
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(EXIT_FAIL, "stdout");
+	if (otherpath != NULL && !points)
+		unload(&other);
+	unload(&s);
 	return EXIT_OK;
 }
