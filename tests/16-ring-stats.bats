@@ -49,7 +49,7 @@ ring() {
 @test "ketama shares are exact: ten equal nodes, fixed figures" {
 	# The figures were computed separately from the points, MD5("NODE-i").
 	seq -f '10.0.0.%g:11211' 1 10 >r
-	run ring-stats -f r
+	run ring-stats -f r </dev/null
 	assert_line --index 0 "# ring r: 10 nodes, total weight 10; ketama, hash md5, 1600 points"
 	assert_line --index 1 "# shares are exact, over all 2^32 key hashes"
 	assert_line --index 2 $'node\tweight\tpoints\tshare\tfair\tshare/fair'
