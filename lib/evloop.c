@@ -1,6 +1,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -189,15 +190,15 @@ ev_stop(struct evloop *ev)
 	ev->stop = 1;
 }
 
-/* Fires every due timer, earliest first; returns ms to the next, or -1. */
-static int
-run_timers(struct evloop *ev)
+/* Fires every due timer, earliest first. */
+static void
+fire_timers(struct evloop *ev)
 {
 	struct timer *t, *due;
 	long long now;
 	long next;
 
-	for (;;) {
+	while (!ev->stop) {
 		now = ev_now_ms();
 		due = NULL;
 		for (t = ev->timers; t != NULL; t = t->next)
@@ -217,14 +218,19 @@ run_timers(struct evloop *ev)
 		else
 			due->when = ev_now_ms() + next;
 	}
-	if (ev->timers == NULL)
-		return -1;
-	now = ev_now_ms();
-	next = -1;
+}
+
+/* Returns the ms until the nearest timer (0 if due), or -1 if none. */
+static int
+next_timeout(struct evloop *ev)
+{
+	struct timer *t;
+	long long now = ev_now_ms(), next = -1;
+
 	for (t = ev->timers; t != NULL; t = t->next)
 		if (next == -1 || t->when - now < next)
-			next = t->when - now < 0 ? 0 : (long)(t->when - now);
-	return (int)next;
+			next = t->when - now < 0 ? 0 : t->when - now;
+	return next > INT_MAX ? INT_MAX : (int)next;
 }
 
 void
@@ -234,11 +240,16 @@ ev_run(struct evloop *ev)
 
 	ev->stop = 0;
 	while (!ev->stop) {
+		/*
+		 * Timers first, then the hooks, so that what a timer
+		 * queued (log records, replies) is flushed before sleeping.
+		 */
+		fire_timers(ev);
 		for (i = 0; i < ev->nhooks; i++)
 			ev->hooks[i].fn(ev, ev->hooks[i].arg);
-		timeout = run_timers(ev);
 		if (ev->stop)
 			break;
+		timeout = next_timeout(ev);
 		n = 0;
 		for (fd = 0; fd < ev->nfds; fd++) {
 			if (ev->fds[fd].events == 0)

@@ -3,7 +3,8 @@
  *
  * Offers fd-indexed read/write callbacks, one-shot or repeating timers
  * (the poll timeout is the time to the nearest one), before-sleep hooks
- * (where a durable log does its group commit), and signals delivered as
+ * (run after the due timers, right before poll: where a durable log does
+ * its group commit and queued replies are written), and signals delivered as
  * ordinary callbacks through a self-pipe (SIGCHLD for reaping hooks,
  * SIGTERM/SIGINT for a clean exit).
  *

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -26,13 +27,24 @@ struct hlog {
 	char *path;
 	int fd;
 	int nosync;
-	int forced;		/* a forced record is in buf */
+	int forced;		/* an urgent forced record waits for a sync */
+	long delay;		/* how long soon records may wait, in ms */
+	long long due;		/* when the oldest waiting soon record is due */
 	char *buf;		/* appended, not yet written */
 	size_t len, cap;
 	struct waiter *w;	/* done callbacks for records in buf */
 	size_t nw, wcap;
 	unsigned long long syncs;
 };
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void
 put32(unsigned char *p, uint32_t v)
@@ -221,6 +233,37 @@ log_append(struct hlog *l, const char *rec, size_t len, log_done_fn *done,
 }
 
 void
+log_append_soon(struct hlog *l, const char *rec, size_t len,
+    log_done_fn *done, void *arg)
+{
+	int forced = l->forced, waiting = l->nw > 0;
+
+	log_append(l, rec, len, done, arg);
+	l->forced = forced;
+	if (!waiting && !forced)
+		l->due = now_ms() + l->delay;
+	else if (!waiting)
+		l->due = now_ms();
+}
+
+void
+log_set_delay(struct hlog *l, long ms)
+{
+	l->delay = ms;
+}
+
+long
+log_due_ms(const struct hlog *l)
+{
+	long long left;
+
+	if (l->nw == 0 || l->forced)
+		return l->nw == 0 ? -1 : 0;
+	left = l->due - now_ms();
+	return left < 0 ? 0 : (long)left;
+}
+
+void
 log_append_lazy(struct hlog *l, const char *rec, size_t len)
 {
 	buffer_record(l, rec, len);
@@ -243,7 +286,9 @@ log_flush(struct hlog *l)
 		}
 	}
 	l->len = 0;
-	if (l->forced && !l->nosync) {
+	if (!l->forced && (l->nw == 0 || now_ms() < l->due))
+		return;		/* nothing urgent, nothing due yet */
+	if (!l->nosync && (l->forced || l->nw > 0)) {
 		if (fdatasync(l->fd) == -1)
 			err(EXIT_FAIL, "%s: fdatasync", l->path);
 		l->syncs++;
@@ -269,7 +314,7 @@ log_append_sync(struct hlog *l, const char *rec, size_t len)
 int
 log_pending(const struct hlog *l)
 {
-	return l->len > 0 || l->nw > 0;
+	return l->len > 0 || l->forced;
 }
 
 unsigned long long
@@ -299,6 +344,7 @@ log_close(struct hlog *l)
 {
 	if (l == NULL)
 		return;
+	l->forced |= l->nw > 0;	/* nothing waits past the end */
 	log_flush(l);
 	close(l->fd);
 	free(l->buf);

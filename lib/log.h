@@ -16,7 +16,11 @@
  * then it calls the done callback of every record it made durable, in append
  * order.  An event loop calls log_flush() once before it sleeps, so all the
  * records appended while serving one batch of events share one fdatasync
- * (group commit).  Lazy records (log_append_lazy) are written with the next
+ * (group commit).  A record appended with log_append_soon() is forced too,
+ * but its sync may wait up to the log's delay (log_set_delay) for company:
+ * meant for records whose acknowledgement nobody is waiting on, so they
+ * share the sync of the next urgent record instead of costing one of their
+ * own (like PostgreSQL's commit_delay).  Lazy records (log_append_lazy) are written with the next
  * flush but never cause a sync of their own: they are durable only once a
  * later forced record's sync covers them.
  *
@@ -56,16 +60,33 @@ void log_set_nosync(struct hlog *, int nosync);
 void log_append(struct hlog *, const char *rec, size_t len,
     log_done_fn *done, void *arg);
 
+/*
+ * Appends a forced record whose sync may wait up to the delay; DONE(ARG),
+ * which must not be NULL, is called once it is durable.  The caller must call log_flush() again once
+ * log_due_ms() says the delay is over.
+ */
+void log_append_soon(struct hlog *, const char *rec, size_t len,
+    log_done_fn *done, void *arg);
+
+/* Sets the longest wait of log_append_soon records, in ms (default 0). */
+void log_set_delay(struct hlog *, long ms);
+
+/* Returns the ms until a waiting soon record is due, or -1 if none is. */
+long log_due_ms(const struct hlog *);
+
 /* Appends a record that is written with the next flush, never forced. */
 void log_append_lazy(struct hlog *, const char *rec, size_t len);
 
-/* Writes (and syncs, if needed) everything appended; calls done callbacks. */
+/*
+ * Writes everything appended; syncs if a forced record is waiting or a
+ * soon record is due, and then calls the done callbacks.
+ */
 void log_flush(struct hlog *);
 
 /* Appends a forced record and flushes at once. */
 void log_append_sync(struct hlog *, const char *rec, size_t len);
 
-/* Returns whether records are buffered, waiting for a flush. */
+/* Returns whether records wait for a flush (soon records within their delay do not count). */
 int log_pending(const struct hlog *);
 
 /* The number of fdatasync calls made so far (for benchmarks). */

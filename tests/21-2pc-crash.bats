@@ -80,12 +80,12 @@ check_guarantees() {
 # crash_matrix WHO POINT: run the transfers with WHO crashing at POINT,
 # restart it, wait until everything is resolved, check the guarantees.
 crash_matrix() {
-	local who=$1 point=$2 status
+	local who=$1 point=$2
 	start_banks "$who=HAKIT_CRASH=$point"
 	transfers >in
 	2pc-coord -C coord.sock <in >client.out 2>client.err || true
-	status=$(daemon_died "$who")
-	assert_equal "$status" 137
+	daemon_died "$who"
+	assert_equal "$died_status" 137
 	grep -q "crash point ${point%%:*} reached" "$who.err"
 	restart "$who"
 	# The client goes on after a participant's crash; after the
@@ -126,7 +126,8 @@ crash_matrix() {
 	start_daemon coord env HAKIT_CRASH=coord.decided 2pc-coord -s coord.sock -l coord.log -r 3 a=a.sock b=b.sock
 	run 2pc-coord -C coord.sock <<<"$(printf 't1\ta=-7\tb=7')"
 	assert_failure 3
-	assert_equal "$(daemon_died coord)" 137
+	daemon_died coord
+	assert_equal "$died_status" 137
 	run 2pc-part -s a.sock -L
 	assert_success
 	assert_output "$(printf 't1\t%s/coord.sock' "$PWD")"
@@ -150,7 +151,8 @@ crash_matrix() {
 	run 2pc-coord -C coord.sock <<<"$(printf 't1\ta=-7\tb=7')"
 	assert_success
 	assert_output "$(printf 't1\tcommit')"
-	assert_equal "$(daemon_died b)" 137
+	daemon_died b
+	assert_equal "$died_status" 137
 	eventually test -s a.out
 	crash_daemon coord
 	# b comes back in doubt, cannot reach the coordinator, asks a.

@@ -177,14 +177,16 @@ crash_daemon() {
 }
 
 # daemon_died NAME: wait up to 20 s for a daemon to die by itself (say, at
-# a crash point), reap it and print its exit status (137 for SIGKILL).
+# a crash point) and reap it; its exit status (137 for SIGKILL) is left in
+# $died_status.  Call it directly, not in $(...): only the shell that
+# started a daemon can reap it.
 daemon_died() {
-	local pid status=0
+	local pid
+	died_status=0
 	pid=$(daemon_pid "$1") || return 1
 	eventually process_ended "$pid" || return 1
-	wait "$pid" 2>/dev/null || status=$?
+	wait "$pid" 2>/dev/null || died_status=$?
 	rm -f "$BATS_TEST_TMPDIR/$1.pid"
-	echo "$status"
 }
 
 # process_ended PID: true if PID is gone or a zombie.
