@@ -217,6 +217,21 @@ action_is_commit(const struct ptx *tx)
 	return tx->st == S_COMMITTED;
 }
 
+/*
+ * Acknowledges a commit to whoever waits for it, once COMMITTED is durable
+ * and the commit is applied (or was forced by an operator), so that a
+ * coordinator that has all acknowledgements knows every hook has run.
+ */
+static void
+ack_commit(struct ptx *tx)
+{
+	if (tx->st != S_COMMITTED || tx->committing || tx->ackto == NULL ||
+	    (!tx->done && !tx->heur))
+		return;
+	send_to(&tx->ackto, "ACK %s", tx->txid, NULL);
+	CRASH_POINT("part.acked");
+}
+
 static void
 action_done(void *arg, int status)
 {
@@ -233,6 +248,7 @@ action_done(void *arg, int status)
 	CRASH_POINT(commit ? "part.commit-hook-done" : "part.abort-hook-done");
 	tx->done = 1;
 	log_rec(0, NULL, NULL, "D\t%s", tx->txid);
+	ack_commit(tx);
 }
 
 static char **
@@ -290,6 +306,7 @@ run_action(struct ptx *tx)
 			printf("%s\t%s\n", tx->txid, tx->payload);
 		tx->done = 1;
 		log_rec(0, NULL, NULL, "D\t%s", tx->txid);
+		ack_commit(tx);
 		return;
 	}
 	CRASH_POINT(commit ? "part.commit-hook" : "part.abort-hook");
@@ -328,23 +345,31 @@ committed_durable(void *arg)
 
 	tx->committing = 0;
 	CRASH_POINT("part.committed");
-	send_to(&tx->ackto, "ACK %s", tx->txid, NULL);
-	CRASH_POINT("part.acked");
-	if (!tx->heur)
+	if (tx->heur)
+		ack_commit(tx);
+	else
 		run_action(tx);
 }
 
-/* Applies a commit decision; C ACKs once COMMITTED is durable. */
+/* Makes C (if not NULL) the one to acknowledge TX's commit to. */
+static void
+set_ackto(struct ptx *tx, struct wconn *c)
+{
+	if (c == NULL)
+		return;
+	wire_hold(c);
+	if (tx->ackto != NULL)
+		wire_release(tx->ackto);
+	tx->ackto = c;
+}
+
+/* Applies a commit decision; C gets ACK once it is durable and applied. */
 static void
 commit_tx(struct ptx *tx, struct wconn *c)
 {
 	if (tx->st == S_COMMITTED) {
-		if (c != NULL && !tx->committing)
-			wire_sendf(c, "ACK %s", tx->txid);
-		else if (c != NULL && tx->ackto == NULL) {
-			wire_hold(c);
-			tx->ackto = c;
-		}
+		set_ackto(tx, c);
+		ack_commit(tx);
 		return;
 	}
 	if (tx->st != S_PREPARED) {
@@ -363,10 +388,7 @@ commit_tx(struct ptx *tx, struct wconn *c)
 	doubt_del(tx);
 	tx->st = S_COMMITTED;
 	tx->committing = 1;
-	if (c != NULL) {
-		wire_hold(c);
-		tx->ackto = c;
-	}
+	set_ackto(tx, c);
 	/*
 	 * Nobody waits on the acknowledgement (the client was answered once
 	 * the decision was durable), so the COMMITTED record may wait a
