@@ -17,6 +17,7 @@
 #define MAGIC		"HAKITLG1"
 #define MAGIC_LEN	8
 #define HDR_LEN		8
+#define PREALLOC	(1024 * 1024)	/* zeros written ahead of the end */
 
 struct waiter {
 	log_done_fn *done;
@@ -26,6 +27,8 @@ struct waiter {
 struct hlog {
 	char *path;
 	int fd;
+	size_t end;		/* where the next record goes */
+	size_t alloc;		/* file size: end plus preallocated zeros */
 	int nosync;
 	int forced;		/* an urgent forced record waits for a sync */
 	long delay;		/* how long soon records may wait, in ms */
@@ -35,7 +38,10 @@ struct hlog {
 	struct waiter *w;	/* done callbacks for records in buf */
 	size_t nw, wcap;
 	unsigned long long syncs;
+	struct hlog *next;	/* open logs, trimmed at exit */
 };
+
+static struct hlog *open_logs;
 
 static long long
 now_ms(void)
@@ -124,6 +130,24 @@ truncate_tail(struct hlog *l, size_t off, size_t size, const char *why)
 		err(EXIT_FAIL, "%s: fdatasync", l->path);
 }
 
+/* Cuts the preallocated zeros off L's file (a clean end either way). */
+static void
+trim(struct hlog *l)
+{
+	if (l->alloc > l->end && ftruncate(l->fd, (off_t)l->end) == 0)
+		l->alloc = l->end;
+}
+
+/* At exit, every open log loses its zeros, even if never closed. */
+static void
+trim_all(void)
+{
+	struct hlog *l;
+
+	for (l = open_logs; l != NULL; l = l->next)
+		trim(l);
+}
+
 struct hlog *
 log_open(const char *path, log_replay_fn *fn, void *arg)
 {
@@ -160,8 +184,11 @@ log_open(const char *path, log_replay_fn *fn, void *arg)
 		errx(EXIT_USAGE, "%s: not a hakit log", path);
 
 	for (off = MAGIC_LEN; off < size; off += HDR_LEN + len) {
+		if (buf[off] == 0 && all_zero(buf + off, size - off))
+			break;		/* preallocated space: the clean end */
 		if (size - off < HDR_LEN) {
 			truncate_tail(l, off, size, "torn record header");
+			size = off;
 			break;
 		}
 		len = get32(buf + off);
@@ -170,6 +197,7 @@ log_open(const char *path, log_replay_fn *fn, void *arg)
 			    "length %zu", path, off, len);
 		if (size - off - HDR_LEN < len) {
 			truncate_tail(l, off, size, "torn record");
+			size = off;
 			break;
 		}
 		if (crc32c(crc32c(0, buf + off, 4), buf + off + HDR_LEN, len) !=
@@ -177,6 +205,7 @@ log_open(const char *path, log_replay_fn *fn, void *arg)
 			if (off + HDR_LEN + len == size ||
 			    all_zero(buf + off, size - off)) {
 				truncate_tail(l, off, size, "torn record");
+				size = off;
 				break;
 			}
 			errx(EXIT_USAGE, "%s: corrupt record at offset %zu: "
@@ -185,8 +214,12 @@ log_open(const char *path, log_replay_fn *fn, void *arg)
 		fn(arg, (char *)buf + off + HDR_LEN, len);
 	}
 	free(buf);
-	if (lseek(l->fd, 0, SEEK_END) == -1)
-		err(EXIT_FAIL, "%s: lseek", path);
+	l->end = off < size ? off : size;
+	l->alloc = size;
+	if (open_logs == NULL)
+		atexit(trim_all);
+	l->next = open_logs;
+	open_logs = l;
 	return l;
 }
 
@@ -269,6 +302,35 @@ log_append_lazy(struct hlog *l, const char *rec, size_t len)
 	buffer_record(l, rec, len);
 }
 
+/*
+ * Extends the file with zeros, synced, to past NEED: overwriting
+ * allocated blocks lets each later fdatasync skip the metadata update that
+ * growing the file would cost (as PostgreSQL preallocates WAL segments).
+ */
+static void
+preallocate(struct hlog *l, size_t need)
+{
+	static const char zeros[65536];
+	size_t to = (need + PREALLOC) / PREALLOC * PREALLOC, n;
+	ssize_t w;
+
+	while (l->alloc < to) {
+		n = to - l->alloc < sizeof(zeros) ? to - l->alloc :
+		    sizeof(zeros);
+		if ((w = pwrite(l->fd, zeros, n, (off_t)l->alloc)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(EXIT_FAIL, "%s: write", l->path);
+		}
+		l->alloc += (size_t)w;
+	}
+	if (!l->nosync) {
+		if (fdatasync(l->fd) == -1)
+			err(EXIT_FAIL, "%s: fdatasync", l->path);
+		l->syncs++;
+	}
+}
+
 void
 log_flush(struct hlog *l)
 {
@@ -276,8 +338,12 @@ log_flush(struct hlog *l)
 	size_t off, nw, i;
 	ssize_t n;
 
+	if (l->end + l->len > l->alloc)
+		preallocate(l, l->end + l->len);
 	for (off = 0; off < l->len; off += (size_t)n) {
-		if ((n = write(l->fd, l->buf + off, l->len - off)) == -1) {
+		n = pwrite(l->fd, l->buf + off, l->len - off,
+		    (off_t)(l->end + off));
+		if (n == -1) {
 			if (errno == EINTR) {
 				n = 0;
 				continue;
@@ -285,6 +351,7 @@ log_flush(struct hlog *l)
 			err(EXIT_FAIL, "%s: write", l->path);
 		}
 	}
+	l->end += l->len;
 	l->len = 0;
 	if (!l->forced && (l->nw == 0 || now_ms() < l->due))
 		return;		/* nothing urgent, nothing due yet */
@@ -335,17 +402,25 @@ log_truncate(struct hlog *l, long long size)
 	if (fdatasync(l->fd) == -1)
 		err(EXIT_FAIL, "%s: fdatasync", l->path);
 	l->syncs++;
-	if (lseek(l->fd, 0, SEEK_END) == -1)
-		err(EXIT_FAIL, "%s: lseek", l->path);
+	l->end = l->alloc = (size_t)size;
 }
 
 void
 log_close(struct hlog *l)
 {
+	struct hlog **lp;
+
 	if (l == NULL)
 		return;
 	l->forced |= l->nw > 0;	/* nothing waits past the end */
 	log_flush(l);
+	/* A clean close leaves no preallocated zeros behind. */
+	trim(l);
+	for (lp = &open_logs; *lp != NULL; lp = &(*lp)->next)
+		if (*lp == l) {
+			*lp = l->next;
+			break;
+		}
 	close(l->fd);
 	free(l->buf);
 	free(l->w);

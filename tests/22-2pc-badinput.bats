@@ -125,3 +125,18 @@ commit_one() {
 	assert_failure 2
 	assert_output "2pc-coord: c.log: corrupt record at offset 8: bad checksum"
 }
+
+@test "2pc logs: after kill -9 the preallocated zeros are a clean end, not a torn tail" {
+	start_part a
+	run 2pc-coord -l c.log a=a.sock <<<"$(printf 't1\ta=1')"
+	assert_success
+	crash_daemon a
+	[ "$(stat -c %s a.log)" -ge 1048576 ]
+	start_part a
+	! grep -q torn a.err
+	run 2pc-coord -l other.log a=a.sock <<<"$(printf 't1\ta=2')"
+	assert_failure 1
+	assert_output "$(printf 't1\tabort\ta voted no: already decided')"
+	kill_daemon a TERM
+	[ "$(stat -c %s a.log)" -lt 4096 ]
+}
