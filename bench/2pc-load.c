@@ -6,6 +6,7 @@
  *       NAME=1..."); prints "TX/S P50_US P99_US"; exits 1 if any aborted.
  *   2pc-load -s SOCK                            prints the daemon's syncs=N.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <err.h>
 #include <stdint.h>
 #include <stdio.h>

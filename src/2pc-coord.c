@@ -86,7 +86,7 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: 2pc-coord [-AS] [-m mode] [-r fd] [-s sock] [-t secs] "
+	    "usage: 2pc-coord [-AhSV] [-m mode] [-r fd] [-s sock] [-t secs] "
 	    "-l log NAME=SOCK...\n"
 	    "       2pc-coord -C sock\n");
 	exit(status);

@@ -88,7 +88,7 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: 2pc-part [-AS] [-a abort_cmd] [-c commit_cmd] "
+	    "usage: 2pc-part [-AhSV] [-a abort_cmd] [-c commit_cmd] "
 	    "[-m mode] [-p prepare_cmd]\n"
 	    "                [-r fd] [-t secs] -l log -s sock\n"
 	    "       2pc-part -s sock -L\n"
