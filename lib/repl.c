@@ -1154,3 +1154,76 @@ repl_split_cmd(char *line, char **field, int max)
 	}
 	return n;
 }
+
+int
+repl_parse_args(int argc, char *argv[], int pipe_ok, struct repl_opts *o)
+{
+	unsigned long v;
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->ack = -1;
+	o->k = -1;
+	o->lag_ms = -1;
+	o->mode = 0600;
+	o->readyfd = -1;
+	while ((ch = getopt(argc, argv, "a:d:hk:L:m:nopr:s:t:uV")) != -1) {
+		switch (ch) {
+		case 'a':
+			if ((o->ack = lease_ack_parse(optarg)) == -1)
+				return -1;
+			break;
+		case 'd':
+			o->dir = optarg;
+			break;
+		case 'h':
+			return 'h';
+		case 'k':
+			if (parse_ulong(optarg, 0, 1000, &v) == -1)
+				return -1;
+			o->k = (long)v;
+			break;
+		case 'L':
+			o->lease = optarg;
+			break;
+		case 'm':
+			if (sock_parse_mode(optarg, &o->mode) == -1)
+				return -1;
+			break;
+		case 'n':
+			o->nosync = 1;
+			break;
+		case 'o':
+			o->print = 1;
+			break;
+		case 'p':
+			if (!pipe_ok)
+				return -1;
+			o->pipe = 1;
+			break;
+		case 'r':
+			o->readyfd = daemon_parse_fd(optarg);
+			break;
+		case 's':
+			o->sock = optarg;
+			break;
+		case 't':
+			if (parse_ulong(optarg, 1, 86400000, &v) == -1)
+				return -1;
+			o->lag_ms = (long)v;
+			break;
+		case 'u':
+			o->any_uid = 1;
+			break;
+		case 'V':
+			print_version();
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc || o->dir == NULL || o->sock == NULL ||
+	    o->lease == NULL)
+		return -1;
+	return 0;
+}

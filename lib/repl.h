@@ -40,6 +40,14 @@ struct repl_opts {
 	int print;		/* print applied records to stdout */
 };
 
+/*
+ * Parses a member's command line into O.  PIPE_OK allows -p (the primary's
+ * pipe mode).  Returns 0, 'h' for -h, or -1 for a usage error (a bad or
+ * missing option or a stray operand); -V prints the version and exits.
+ */
+int repl_parse_args(int argc, char *argv[], int pipe_ok,
+    struct repl_opts *o);
+
 /* Runs a member that starts as primary; returns its exit status. */
 int repl_primary(const struct repl_opts *);
 

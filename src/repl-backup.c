@@ -9,15 +9,10 @@
  * in the in-sync set, it takes over in place: raises the epoch, records it
  * and serves writes.  Everything else lives in lib/repl.c.
  */
-#include <err.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
-#include "daemon.h"
-#include "lease.h"
 #include "repl.h"
-#include "sock.h"
 #include "util.h"
 
 static void
@@ -32,63 +27,15 @@ usage(FILE *fp, int status)
 int
 main(int argc, char *argv[])
 {
-	struct repl_opts o = { .ack = -1, .k = -1, .lag_ms = -1,
-	    .mode = 0600, .readyfd = -1 };
-	unsigned long v;
-	int ch;
+	struct repl_opts o;
 
-	while ((ch = getopt(argc, argv, "a:d:hk:L:m:nor:s:t:uV")) != -1) {
-		switch (ch) {
-		case 'a':
-			if ((o.ack = lease_ack_parse(optarg)) == -1)
-				usage(stderr, EXIT_USAGE);
-			break;
-		case 'd':
-			o.dir = optarg;
-			break;
-		case 'h':
-			usage(stdout, EXIT_OK);
-			break;
-		case 'k':
-			if (parse_ulong(optarg, 0, 1000, &v) == -1)
-				usage(stderr, EXIT_USAGE);
-			o.k = (long)v;
-			break;
-		case 'L':
-			o.lease = optarg;
-			break;
-		case 'm':
-			if (sock_parse_mode(optarg, &o.mode) == -1)
-				usage(stderr, EXIT_USAGE);
-			break;
-		case 'n':
-			o.nosync = 1;
-			break;
-		case 'o':
-			o.print = 1;
-			break;
-		case 'r':
-			o.readyfd = daemon_parse_fd(optarg);
-			break;
-		case 's':
-			o.sock = optarg;
-			break;
-		case 't':
-			if (parse_ulong(optarg, 1, 86400000, &v) == -1)
-				usage(stderr, EXIT_USAGE);
-			o.lag_ms = (long)v;
-			break;
-		case 'u':
-			o.any_uid = 1;
-			break;
-		case 'V':
-			print_version();
-		default:
-			usage(stderr, EXIT_USAGE);
-		}
-	}
-	if (optind != argc || o.dir == NULL || o.sock == NULL ||
-	    o.lease == NULL)
+	switch (repl_parse_args(argc, argv, 0, &o)) {
+	case 'h':
+		usage(stdout, EXIT_OK);
+		break;
+	case -1:
 		usage(stderr, EXIT_USAGE);
+		break;
+	}
 	return repl_backup(&o);
 }
