@@ -1,13 +1,13 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "lease.h"
 #include "util.h"
 
@@ -133,15 +133,13 @@ bad:
 void
 lease_write(const char *path, const struct lease_state *st)
 {
-	char *sp = state_path(path, ".state");
-	char *tmp = state_path(path, ".state.tmp");
-	char *copy = xstrdup(path);
-	size_t i;
+	char *sp = state_path(path, ".state"), *text = NULL;
+	const char *what;
+	size_t i, len = 0;
 	FILE *fp;
-	int dfd;
 
-	if ((fp = fopen(tmp, "w")) == NULL)
-		err(EXIT_FAIL, "%s", tmp);
+	if ((fp = open_memstream(&text, &len)) == NULL)
+		err(EXIT_FAIL, "open_memstream");
 	fprintf(fp, "hakit-lease 1\nepoch %llu\n", st->epoch);
 	if (st->primary != NULL)
 		fprintf(fp, "primary %s\n", st->primary);
@@ -149,21 +147,11 @@ lease_write(const char *path, const struct lease_state *st)
 	    lease_ack_name(st->ack), st->k, st->lag_ms);
 	for (i = 0; i < st->ninsync; i++)
 		fprintf(fp, "insync %s\n", st->insync[i]);
-	if (fflush(fp) == EOF || ferror(fp))
-		err(EXIT_FAIL, "%s: write", tmp);
-	if (fsync(fileno(fp)) == -1)
-		err(EXIT_FAIL, "%s: fsync", tmp);
 	if (fclose(fp) == EOF)
-		err(EXIT_FAIL, "%s: close", tmp);
-	if (rename(tmp, sp) == -1)
-		err(EXIT_FAIL, "rename %s to %s", tmp, sp);
-	if ((dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY)) == -1)
-		err(EXIT_FAIL, "%s: open directory", path);
-	if (fsync(dfd) == -1)
-		err(EXIT_FAIL, "%s: fsync directory", path);
-	close(dfd);
-	free(copy);
-	free(tmp);
+		err(EXIT_FAIL, "%s", sp);
+	if (durable_replace(sp, text, len, &what) == -1)
+		err(EXIT_FAIL, "%s: %s", sp, what);
+	free(text);
 	free(sp);
 }
 

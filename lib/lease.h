@@ -5,9 +5,9 @@
  * exclusive flock(2) on it for as long as it serves, so the kernel frees
  * the lease the moment the primary dies.  The lock file is created once
  * and never renamed or rewritten (a lock lives on an inode).  Next to it,
- * LEASE.state is a small text file that only the lock holder rewrites, by
- * writing LEASE.state.tmp, syncing it, renaming it over LEASE.state and
- * syncing the directory.  Its lines:
+ * LEASE.state is a small text file that only the lock holder rewrites,
+ * with durable_replace() (a temporary file, synced, renamed over
+ * LEASE.state, then the directory synced).  Its lines:
  *
  *	hakit-lease 1
  *	epoch N

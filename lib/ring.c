@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "ring.h"
 #include "util.h"
 
@@ -304,24 +305,6 @@ ring_lock(const char *path, int create)
 	return -1;
 }
 
-/* Writes all of BUF to FD; returns 0 or -1. */
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Renders R's new contents into a malloc'd buffer. */
 static char *
 render(const struct ring *r, size_t *lenp)
@@ -374,73 +357,18 @@ render(const struct ring *r, size_t *lenp)
 	return out;
 }
 
-/* Splits PATH into its directory (malloc'd) and base name. */
-static char *
-dir_of(const char *path, const char **base)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL) {
-		*base = path;
-		return xstrdup(".");
-	}
-	*base = slash + 1;
-	return slash == path ? xstrdup("/") : xmemdup(path, (size_t)(slash -
-	    path));
-}
-
 /* Replaces the ring file atomically and durably; returns 0, or -1 with
  * errno set and the step that failed in *WHAT. */
 static int
 ring_replace(const struct ring *r, const char **what)
 {
-	const char *base;
-	char *dir = dir_of(r->path, &base), *tmp, *text;
-	size_t len, tmpsz = strlen(r->path) + 32;
-	struct stat st;
-	int fd = -1, dfd = -1, saved;
+	size_t len;
+	char *text = render(r, &len);
+	int rc = durable_replace(r->path, text, len, what), saved = errno;
 
-	tmp = xmalloc(tmpsz);
-	snprintf(tmp, tmpsz, "%s/.%s.XXXXXX", dir, base);
-	text = render(r, &len);
-	*what = "create temporary file";
-	if ((fd = mkstemp(tmp)) < 0)
-		goto out;
-	*what = "write temporary file";
-	if (stat(r->path, &st) == 0 && fchmod(fd, st.st_mode & 07777) < 0)
-		goto out;
-	if (write_all(fd, text, len) < 0)
-		goto out;
-	*what = "fsync temporary file";
-	if (fsync(fd) < 0)
-		goto out;
-	*what = "close temporary file";
-	saved = close(fd);
-	fd = -1;
-	if (saved < 0)
-		goto out;
-	*what = "rename temporary file over the ring";
-	if (rename(tmp, r->path) < 0)
-		goto out;
-	*tmp = '\0';
-	*what = "fsync the ring's directory";
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    fsync(dfd) < 0)
-		goto out;
-	*what = NULL;
-out:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (*tmp != '\0' && *what != NULL)
-		unlink(tmp);
-	free(tmp);
 	free(text);
-	free(dir);
 	errno = saved;
-	return *what == NULL ? 0 : -1;
+	return rc;
 }
 
 int
