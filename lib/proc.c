@@ -53,13 +53,75 @@ proc_init(struct evloop *ev)
 	ev_signal(ev, SIGCHLD, on_sigchld, NULL);
 }
 
+/*
+ * Runs in the guardian, a child of the daemon leading the hook's process
+ * group: when the daemon dies the kernel sends it SIGTERM
+ * (PR_SET_PDEATHSIG), and it kills the whole group, itself included.
+ */
+static void
+kill_group(int signo)
+{
+	(void)signo;
+	kill(0, SIGKILL);
+	_exit(137);
+}
+
+/* The guardian: starts the hook, waits for it, exits with its status. */
+static void
+guard(const char *cmd, int in, char *const env[], pid_t parent)
+{
+	struct sigaction sa;
+	sigset_t term, old;
+	long fd, maxfd;
+	pid_t hook;
+	int i, st;
+
+	setpgid(0, 0);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kill_group;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+#ifdef __linux__
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+	if (getppid() != parent)
+		_exit(137);	/* the daemon is already gone */
+	dup2(in, STDIN_FILENO);
+	dup2(STDERR_FILENO, STDOUT_FILENO);
+	/* The daemon's sockets must not outlive it in here. */
+	maxfd = sysconf(_SC_OPEN_MAX);
+	for (fd = 3; fd < (maxfd > 0 && maxfd < 65536 ? maxfd : 65536); fd++)
+		close((int)fd);
+	if ((hook = fork()) == -1)
+		_exit(127);
+	if (hook == 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		signal(SIGTERM, SIG_DFL);
+		for (i = 0; env[i] != NULL; i++)
+			putenv(env[i]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	while (waitpid(hook, &st, 0) == -1)
+		if (errno != EINTR)
+			_exit(127);
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
 pid_t
 proc_spawn(const char *cmd, const char *input, size_t len,
     char *const env[], proc_exit_fn *fn, void *arg)
 {
 	struct child *c;
 	pid_t parent = getpid(), pid;
-	int p[2], i;
+	int p[2];
 	ssize_t n;
 
 	if (pipe(p) == -1) {
@@ -73,21 +135,8 @@ proc_spawn(const char *cmd, const char *input, size_t len,
 		return -1;
 	}
 	if (pid == 0) {
-		setpgid(0, 0);
-#ifdef __linux__
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-		if (getppid() != parent)
-			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		dup2(p[0], STDIN_FILENO);
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		close(p[0]);
 		close(p[1]);
-		for (i = 0; env[i] != NULL; i++)
-			putenv(env[i]);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
+		guard(cmd, p[0], env, parent);
 	}
 	setpgid(pid, pid);
 	close(p[0]);

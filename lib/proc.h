@@ -7,10 +7,12 @@
  * a process group of its own.  Its exit is reported through the event loop
  * (SIGCHLD via the self-pipe), never from a signal handler.
  *
- * Promise: a hook does not outlive its daemon: on Linux the shell gets
- * SIGKILL when the daemon dies (PR_SET_PDEATHSIG), and a hook whose daemon
- * died before it started never runs CMD.  Commands that the hook itself
- * puts in the background are not tracked.
+ * Promise: a hook does not outlive its daemon.  Each hook runs under a
+ * guardian process that leads the hook's process group; on Linux the
+ * guardian gets SIGTERM when the daemon dies (PR_SET_PDEATHSIG) and kills
+ * the whole group with SIGKILL, so neither the shell nor anything it
+ * started (in the same group) can finish the hook's work later; a hook
+ * whose daemon died before it started never runs CMD.
  *
  * Weakness: INPUT is written to a pipe without blocking, so it must fit in
  * the pipe buffer (64 KiB on Linux); longer input is refused.
@@ -37,7 +39,7 @@ void proc_init(struct evloop *ev);
 pid_t proc_spawn(const char *cmd, const char *input, size_t len,
     char *const env[], proc_exit_fn *fn, void *arg);
 
-/* Kills the hook's whole process group with SIGKILL. */
+/* Kills the hook's whole process group (guardian included) with SIGKILL. */
 void proc_kill(pid_t pid);
 
 #endif

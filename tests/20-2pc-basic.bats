@@ -161,3 +161,32 @@ bats_require_minimum_version 1.5.0
 	grep -Eq '^[0-9]{13} 2pc-coord > a COMMIT t1$' <<<"$stderr"
 	grep -Eq '^[0-9]{13} 2pc-coord < a ACK t1$' <<<"$stderr"
 }
+
+@test "2pc: a failing commit hook is re-run until it succeeds" {
+	# The hook fails twice, then records the payload.
+	start_part a -c 'n=$(cat tries 2>/dev/null || echo 0); echo $((n + 1)) > tries; [ "$n" -ge 2 ] && cat > applied'
+	run 2pc-coord -t 10 -l c.log a=a.sock <<<"$(printf 't1\ta=paid')"
+	assert_success
+	assert_output "$(printf 't1\tcommit')"
+	# The coordinator finished only once the hook had succeeded.
+	assert_equal "$(cat tries)" 3
+	assert_equal "$(cat applied)" paid
+	grep -q 't1: commit hook failed (status 1); retrying' a.err
+}
+
+@test "2pc: peers of another uid are refused unless -A" {
+	start_part a -m 666
+	run setpriv --reuid=65534 --regid=65534 --clear-groups socat -t 2 - UNIX-CONNECT:a.sock <<<LIST
+	assert_output ""
+	grep -q 'refused a peer of uid 65534' a.err
+	kill_daemon a TERM
+	start_part a -m 666 -A
+	run setpriv --reuid=65534 --regid=65534 --clear-groups socat -t 2 - UNIX-CONNECT:a.sock <<<LIST
+	assert_output "LISTED 0"
+}
+
+@test "2pc: a client that cannot reach the coordinator exits 3" {
+	run 2pc-coord -C nowhere.sock <<<"$(printf 't1\ta=1')"
+	assert_failure 3
+	assert_output --partial "nowhere.sock"
+}

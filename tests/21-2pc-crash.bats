@@ -209,3 +209,22 @@ crash_matrix() {
 	assert_equal "$(cat a.out)" ""
 	assert_equal "$(cat b.out)" "$(printf 't1\ty')"
 }
+
+@test "2pc hooks die with their participant; the successor runs the abort hook" {
+	local hook='echo $$ > hook.pid; sleep 30 & echo $! > child.pid; wait; touch late'
+	start_part a -t 10 -p "$hook" -a 'touch undone'
+	start_coord -t 10 a=a.sock
+	2pc-coord -C coord.sock <<<"$(printf 't1\ta=1')" >client.out 2>&1 &
+	local client=$!
+	eventually test -s child.pid
+	crash_daemon a
+	# The hook is killed with the participant, and what it started too.
+	eventually process_ended "$(cat hook.pid)"
+	eventually process_ended "$(cat child.pid)"
+	wait "$client" || true
+	assert_equal "$(cat client.out)" "$(printf 't1\tabort\ta unreachable')"
+	# The intent was logged: the restarted participant undoes the hook.
+	start_part a -t 10 -p "$hook" -a 'touch undone'
+	eventually test -e undone
+	[ ! -e late ]
+}
