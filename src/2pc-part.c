@@ -5,7 +5,9 @@
  * runs the prepare, commit and abort hooks, and keeps a durable log so that
  * every vote it gave survives a crash.  Presumed abort: the PREPARED record
  * is forced before a yes vote, the COMMITTED record before the commit is
- * acknowledged; everything else is written lazily.  When a prepare hook is
+ * acknowledged (and the commit is acknowledged only once applied, so a
+ * coordinator holding every acknowledgement knows every hook has run);
+ * everything else is written lazily.  When a prepare hook is
  * given, its intent is forced before the hook starts, so that after a crash
  * the abort hook can undo whatever the prepare hook staged.
  *
@@ -181,15 +183,29 @@ doubt_del(struct ptx *tx)
 	tx->dprev = tx->dnext = NULL;
 }
 
+/*
+ * Sends one reply to the connection held in *CP (if it is still there) and
+ * lets go of it.  A peer that asked and went away simply gets nothing.
+ */
 static void
-send_to(struct wconn **cp, const char *fmt, const char *txid,
-    const char *extra)
+send_to(struct wconn **cp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+send_to(struct wconn **cp, const char *fmt, ...)
 {
 	struct wconn *c = *cp;
+	char line[1024];
+	va_list ap;
+	int n;
 
 	if (c == NULL)
 		return;
-	wire_sendf(c, fmt, txid, extra);
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	wire_send(c, line, n < (int)sizeof(line) ? (size_t)n :
+	    sizeof(line) - 1);
 	if (crash_armed)
 		wire_flush(c);	/* so a crash point after it sees it sent */
 	wire_release(c);
@@ -228,7 +244,7 @@ ack_commit(struct ptx *tx)
 	if (tx->st != S_COMMITTED || tx->committing || tx->ackto == NULL ||
 	    (!tx->done && !tx->heur))
 		return;
-	send_to(&tx->ackto, "ACK %s", tx->txid, NULL);
+	send_to(&tx->ackto, "ACK %s", tx->txid);
 	CRASH_POINT("part.acked");
 }
 
@@ -418,7 +434,7 @@ prepared_durable(void *arg)
 	tx->st = S_PREPARED;
 	doubt_add(tx, ev_now_ms() + timeout_ms);
 	CRASH_POINT("part.prepared");
-	send_to(&tx->voter, "VOTE %s yes%s", tx->txid, "");
+	send_to(&tx->voter, "VOTE %s yes", tx->txid);
 	CRASH_POINT("part.voted");
 }
 
