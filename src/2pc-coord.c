@@ -847,7 +847,7 @@ main(int argc, char *argv[])
 	char *eq, *path, resolved[PATH_MAX];
 	mode_t mode = 0600;
 	unsigned long secs;
-	int ch, i, nosync = 0, readyfd = -1, lfd = -1, status;
+	int ch, i, nosync = 0, readyfd = -1, lfd = -1, status, stdin_flags;
 
 	while ((ch = getopt(argc, argv, "AC:Shl:m:r:s:t:V")) != -1) {
 		switch (ch) {
@@ -929,7 +929,9 @@ main(int argc, char *argv[])
 	/* Recovery: meet every participant, resending undelivered commits. */
 	for (i = 0; i < nparts; i++)
 		part_conn(parts[i]);
-	sock_nonblock(STDIN_FILENO);
+	/* Non-blocking stdin, restored at exit: it may be a shared terminal. */
+	if ((stdin_flags = fcntl(STDIN_FILENO, F_GETFL)) != -1)
+		fcntl(STDIN_FILENO, F_SETFL, stdin_flags | O_NONBLOCK);
 	ev_add_fd(ev, STDIN_FILENO, EV_READ, stdin_readable, NULL);
 	ev_add_timer(ev, RETRY_MS, housekeeping, NULL);
 	daemon_ready(readyfd);
@@ -945,6 +947,8 @@ main(int argc, char *argv[])
 				warnx("%s: commit not yet delivered to every "
 				    "participant", x->txid);
 	}
+	if (stdin_flags != -1)
+		fcntl(STDIN_FILENO, F_SETFL, stdin_flags);
 	log_close(clog);
 	wire_drain(200);
 	if (sock != NULL)

@@ -191,3 +191,10 @@ bats_require_minimum_version 1.5.0
 	assert_failure 3
 	assert_output --partial "nowhere.sock"
 }
+
+@test "2pc: a malformed HAKIT_CRASH is a usage error" {
+	HAKIT_CRASH=part.prepared:0 run 2pc-part -s a.sock -l a.log
+	assert_failure 2
+	assert_output "2pc-part: HAKIT_CRASH: bad count: part.prepared:0"
+	[ ! -e a.sock ]
+}
