@@ -121,8 +121,8 @@ crash_matrix() {
 @test "2pc crash: part.abort-hook-done" { crash_matrix b part.abort-hook-done:1; }
 
 @test "2pc in doubt: listed while the coordinator is down, resolved when it returns" {
-	start_part a -t 1
-	start_part b -t 1
+	HAKIT_TRACE=1 start_part a -t 1
+	HAKIT_TRACE=1 start_part b -t 1
 	start_daemon coord env HAKIT_CRASH=coord.decided 2pc-coord -s coord.sock -l coord.log -r 3 a=a.sock b=b.sock
 	run 2pc-coord -C coord.sock <<<"$(printf 't1\ta=-7\tb=7')"
 	assert_failure 3
@@ -133,6 +133,11 @@ crash_matrix() {
 	assert_output "$(printf 't1\t%s/coord.sock' "$PWD")"
 	run 2pc-part -s b.sock -L
 	assert_output "$(printf 't1\t%s/coord.sock' "$PWD")"
+	# They ask each other, learn that both are in doubt, and stay so:
+	# a participant that voted yes never decides alone.
+	eventually grep -q '^[0-9]* [^ ]*a.sock < [^ ]*b.sock STATE t1 indoubt$' a.err
+	eventually grep -q '^[0-9]* [^ ]*b.sock < [^ ]*a.sock STATE t1 indoubt$' b.err
+	assert_equal "$(2pc-part -s a.sock -L | cut -f1)" t1
 	# In doubt means held back: nothing committed yet.
 	assert_equal "$(cat a.out b.out)" ""
 	start_coord a=a.sock b=b.sock
