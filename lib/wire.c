@@ -30,10 +30,12 @@ struct wconn {
 	long long idle_timer;	/* armed while half a line waits */
 	long long partial_since;
 	struct wconn *next_dirty;
+	struct wconn *prev, *next;	/* every open connection */
 };
 
 static struct evloop *loop;
 static struct wconn *dirty;
+static struct wconn *conns;	/* every open connection */
 
 static void wire_flush_all(struct evloop *, void *);
 
@@ -240,6 +242,10 @@ wire_new(int fd, const char *peer, wire_line_fn *on_line,
 	c->on_close = on_close;
 	c->arg = arg;
 	ev_add_fd(loop, fd, EV_READ, on_readable, c);
+	c->next = conns;
+	if (conns != NULL)
+		conns->prev = c;
+	conns = c;
 	return c;
 }
 
@@ -306,6 +312,12 @@ wire_close(struct wconn *c)
 		return;
 	(void)write_out(c);
 	c->closed = 1;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	ev_del_fd(loop, c->fd, EV_READ | EV_WRITE);
 	close(c->fd);
 	c->fd = -1;
@@ -362,8 +374,8 @@ wire_drain(int ms)
 
 	do {
 		pending = 0;
-		for (c = dirty; c != NULL; c = c->next_dirty) {
-			if (c->closed || c->outlen == 0)
+		for (c = conns; c != NULL; c = c->next) {
+			if (c->outlen == 0)
 				continue;
 			if (write_out(c) == -1) {
 				c->outlen = 0;
