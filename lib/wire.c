@@ -331,6 +331,13 @@ wire_close(struct wconn *c)
 	maybe_free(c);
 }
 
+void
+wire_set_peer(struct wconn *c, const char *peer)
+{
+	free(c->peer);
+	c->peer = xstrdup(peer);
+}
+
 int
 wire_closed(const struct wconn *c)
 {

@@ -58,6 +58,9 @@ void wire_fail(struct wconn *, const char *reason);
 /* Closes now, after trying once to write what is queued. */
 void wire_close(struct wconn *);
 
+/* Renames the peer, as shown in traces, once it has said who it is. */
+void wire_set_peer(struct wconn *, const char *peer);
+
 int wire_closed(const struct wconn *);
 const char *wire_peer(const struct wconn *);
 void *wire_arg(const struct wconn *);

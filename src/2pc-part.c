@@ -732,6 +732,7 @@ on_line(struct wconn *c, char *line, size_t len, void *arg)
 		}
 		free(lk->cid);
 		lk->cid = xstrdup(f[1]);
+		wire_set_peer(c, "coord");
 		for (tx = doubt; tx != NULL; tx = tx->dnext)
 			if (strcmp(tx->cid, f[1]) == 0) {
 				wire_sendf(c, "QUERY %s", tx->txid);
