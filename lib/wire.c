@@ -27,6 +27,7 @@ struct wconn {
 	int holds;
 	int closed;
 	int eof;		/* the peer finished sending */
+	int overflow;		/* too much unread output: to be closed */
 	long long idle_timer;	/* armed while half a line waits */
 	long long partial_since;
 	struct wconn *next_dirty;
@@ -86,7 +87,7 @@ flush_conn(struct wconn *c)
 {
 	if (c->closed)
 		return;
-	if (write_out(c) == -1) {
+	if (c->overflow || write_out(c) == -1) {
 		wire_close(c);
 		return;
 	}
@@ -254,6 +255,23 @@ wire_send(struct wconn *c, const char *line, size_t len)
 {
 	if (c->closed)
 		return;
+	if (c->overflow)
+		return;
+	if (c->outlen - c->outoff > WIRE_MAX_QUEUE) {
+		/*
+		 * A peer that never reads must not exhaust our memory.  It is
+		 * closed from the loop, not here: the caller may be walking
+		 * structures that the close callback changes.
+		 */
+		warnx("%s: not reading its replies; closing", c->peer);
+		c->overflow = 1;
+		if (!c->dirty) {
+			c->dirty = 1;
+			c->next_dirty = dirty;
+			dirty = c;
+		}
+		return;
+	}
 	TRACE('>', c->peer, line, len);
 	if (c->outcap - c->outlen < len + 1) {
 		c->outcap = 2 * (c->outlen + len + 1) + 1024;

@@ -14,8 +14,9 @@
  * over the limit, and half a line followed by WIRE_IDLE_MS of silence.
  * A peer that stops sending (EOF, or a half-close as socat does) still
  * gets the replies it is owed: the connection closes once nothing holds it
- * and its output is written.  Every line sent or received is traced
- * (trace.h).
+ * and its output is written.  A peer that lets more than WIRE_MAX_QUEUE
+ * bytes of replies pile up unread is disconnected.  Every line sent or
+ * received is traced (trace.h).
  *
  * Promise: callbacks are never called on a closed connection; the close
  * callback is called exactly once; the struct stays valid while held
@@ -29,6 +30,7 @@
 
 #define WIRE_MAX_LINE	65536
 #define WIRE_IDLE_MS	10000
+#define WIRE_MAX_QUEUE	(16 * 1024 * 1024)	/* unsent bytes per peer */
 
 struct evloop;
 struct wconn;

@@ -140,3 +140,12 @@ commit_one() {
 	kill_daemon a TERM
 	[ "$(stat -c %s a.log)" -lt 4096 ]
 }
+
+@test "2pc bad input: a client that never reads its replies is cut off" {
+	start_part a
+	start_part b
+	start_coord a=a.sock b=b.sock
+	yes 'QUERY x' | head -n 3000000 | socat -u - UNIX-CONNECT:coord.sock
+	eventually grep -q 'client: not reading its replies; closing' coord.err
+	commit_one t1
+}
