@@ -1,5 +1,6 @@
 #include <err.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdint.h>
@@ -300,6 +301,35 @@ void
 log_append_lazy(struct hlog *l, const char *rec, size_t len)
 {
 	buffer_record(l, rec, len);
+}
+
+void
+log_appendf(struct hlog *l, enum log_force force, log_done_fn *done,
+    void *arg, const char *fmt, ...)
+{
+	va_list ap;
+	char *buf;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	buf = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(buf, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	switch (force) {
+	case LOG_LAZY:
+		log_append_lazy(l, buf, (size_t)n);
+		break;
+	case LOG_FORCED:
+		log_append(l, buf, (size_t)n, done, arg);
+		break;
+	case LOG_SOON:
+		log_append_soon(l, buf, (size_t)n, done, arg);
+		break;
+	}
+	free(buf);
 }
 
 /*

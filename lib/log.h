@@ -66,8 +66,8 @@ void log_append(struct hlog *, const char *rec, size_t len,
 
 /*
  * Appends a forced record whose sync may wait up to the delay; DONE(ARG),
- * which must not be NULL, is called once it is durable.  The caller must call log_flush() again once
- * log_due_ms() says the delay is over.
+ * which must not be NULL, is called once it is durable.  The caller must
+ * call log_flush() again once log_due_ms() says the delay is over.
  */
 void log_append_soon(struct hlog *, const char *rec, size_t len,
     log_done_fn *done, void *arg);
@@ -87,10 +87,22 @@ void log_append_lazy(struct hlog *, const char *rec, size_t len);
  */
 void log_flush(struct hlog *);
 
+/* How a record given to log_appendf() reaches stable storage. */
+enum log_force {
+	LOG_LAZY,	/* as log_append_lazy() */
+	LOG_FORCED,	/* as log_append() */
+	LOG_SOON	/* as log_append_soon() */
+};
+
+/* Appends a record formatted as printf(3) does, forced as FORCE says. */
+void log_appendf(struct hlog *, enum log_force force, log_done_fn *done,
+    void *arg, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Appends a forced record and flushes at once. */
 void log_append_sync(struct hlog *, const char *rec, size_t len);
 
-/* Returns whether records wait for a flush (soon records within their delay do not count). */
+/* Returns whether records wait for a flush (soon records within their
+ * delay do not count). */
 int log_pending(const struct hlog *);
 
 /* The number of fdatasync calls made so far (for benchmarks). */

@@ -92,31 +92,6 @@ usage(FILE *fp, int status)
 	exit(status);
 }
 
-static void
-log_rec(int forced, log_done_fn *done, void *arg, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-log_rec(int forced, log_done_fn *done, void *arg, const char *fmt, ...)
-{
-	va_list ap;
-	char *buf;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	buf = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(buf, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	if (forced)
-		log_append(clog, buf, (size_t)n, done, arg);
-	else
-		log_append_lazy(clog, buf, (size_t)n);
-	free(buf);
-}
-
 /* Returns the participant NAME at SOCK, adding it if new. */
 static struct part *
 part_find(const char *name, const char *sock, int operand)
@@ -211,7 +186,7 @@ abort_ctx(struct ctx *x, const char *reason)
 {
 	int i;
 
-	log_rec(0, NULL, NULL, "A\t%s", x->txid);
+	log_appendf(clog, LOG_LAZY, NULL, NULL, "A\t%s", x->txid);
 	strmap_put(known, x->txid, &aborted_mark);
 	for (i = 0; i < x->n; i++)
 		if (x->cp[i].sent && x->cp[i].p->c != NULL)
@@ -263,7 +238,7 @@ decide_commit(struct ctx *x)
 		    x->cp[i].p->sock);
 	fclose(fp);
 	x->st = C_COMMITTING;	/* a QUERY from now on learns commit */
-	log_rec(1, decided, x, "C\t%s\t%s", x->txid, list);
+	log_appendf(clog, LOG_FORCED, decided, x, "C\t%s\t%s", x->txid, list);
 	free(list);
 }
 
@@ -280,7 +255,7 @@ acked(struct ctx *x, struct part *p)
 	if (!all)
 		return;
 	CRASH_POINT("coord.acked");
-	log_rec(0, NULL, NULL, "E\t%s", x->txid);
+	log_appendf(clog, LOG_LAZY, NULL, NULL, "E\t%s", x->txid);
 	strmap_put(known, x->txid, &committed_mark);
 	ctx_free(x);
 }

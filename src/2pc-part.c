@@ -44,6 +44,10 @@
 #define RETRY_HOOK_MS	1000
 #define COMMIT_DELAY_MS	2	/* how long a COMMITTED record waits for company */
 
+/* Log records are TAB-separated fields, the first a one-letter type:
+ * I intent, P prepared, C committed, A aborted, D hook done, H heuristic
+ * outcome (see 2pc-part(1), FILES). */
+
 enum state {
 	S_INTENT,	/* voting: prepare hook or PREPARED record under way */
 	S_PREPARED,	/* voted yes, outcome unknown: in doubt */
@@ -96,38 +100,6 @@ usage(FILE *fp, int status)
 	    "       2pc-part -s sock -L\n"
 	    "       2pc-part -s sock -F commit|abort txid\n");
 	exit(status);
-}
-
-/*
- * Log records: fields separated by TAB, the first a one-letter type.
- * FORCED is 0 for lazy records, 1 for forced ones, 2 for forced ones whose
- * sync may wait COMMIT_DELAY_MS for company.
- */
-static void
-log_rec(int forced, log_done_fn *done, void *arg, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-log_rec(int forced, log_done_fn *done, void *arg, const char *fmt, ...)
-{
-	va_list ap;
-	char *buf;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	buf = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(buf, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	if (forced == 2)
-		log_append_soon(plog, buf, (size_t)n, done, arg);
-	else if (forced)
-		log_append(plog, buf, (size_t)n, done, arg);
-	else
-		log_append_lazy(plog, buf, (size_t)n);
-	free(buf);
 }
 
 static struct ptx *
@@ -263,7 +235,7 @@ action_done(void *arg, int status)
 	}
 	CRASH_POINT(commit ? "part.commit-hook-done" : "part.abort-hook-done");
 	tx->done = 1;
-	log_rec(0, NULL, NULL, "D\t%s", tx->txid);
+	log_appendf(plog, LOG_LAZY, NULL, NULL, "D\t%s", tx->txid);
 	ack_commit(tx);
 }
 
@@ -321,7 +293,7 @@ run_action(struct ptx *tx)
 		if (commit)
 			printf("%s\t%s\n", tx->txid, tx->payload);
 		tx->done = 1;
-		log_rec(0, NULL, NULL, "D\t%s", tx->txid);
+		log_appendf(plog, LOG_LAZY, NULL, NULL, "D\t%s", tx->txid);
 		ack_commit(tx);
 		return;
 	}
@@ -349,7 +321,7 @@ abort_tx(struct ptx *tx, const char *why)
 		    "but the outcome is abort", tx->txid);
 	doubt_del(tx);
 	tx->st = S_ABORTED;
-	log_rec(0, NULL, NULL, "A\t%s", tx->txid);
+	log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s", tx->txid);
 	if (tx->hook == 0 && tx->voter == NULL && !tx->heur)
 		run_action(tx);
 }
@@ -410,7 +382,7 @@ commit_tx(struct ptx *tx, struct wconn *c)
 	 * the decision was durable), so the COMMITTED record may wait a
 	 * moment to share the sync of the next PREPARED record.
 	 */
-	log_rec(2, committed_durable, tx, "C\t%s", tx->txid);
+	log_appendf(plog, LOG_SOON, committed_durable, tx, "C\t%s", tx->txid);
 }
 
 /* ---- voting ---- */
@@ -442,8 +414,8 @@ static void
 write_prepared(struct ptx *tx)
 {
 	tx->prepared = 1;
-	log_rec(1, prepared_durable, tx, "P\t%s\t%s\t%s\t%s\t%s\t%s",
-	    tx->txid, tx->name, tx->cid, tx->csock, tx->peers, tx->payload);
+	log_appendf(plog, LOG_FORCED, prepared_durable, tx,
+	    "P\t%s\t%s\t%s\t%s\t%s\t%s", tx->txid, tx->name, tx->cid, tx->csock, tx->peers, tx->payload);
 }
 
 static void
@@ -466,7 +438,7 @@ prepare_hook_done(void *arg, int status)
 		snprintf(why, sizeof(why), "prepare hook failed (status %d)",
 		    status);
 		tx->st = S_ABORTED;
-		log_rec(0, NULL, NULL, "A\t%s", tx->txid);
+		log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s", tx->txid);
 		vote_no(tx, why);
 		run_action(tx);
 	}
@@ -544,8 +516,8 @@ on_prepare(struct wconn *c, struct link *lk, char **f)
 	tx->voter = c;
 	if (prepare_cmd != NULL) {
 		tx->intent = 1;
-		log_rec(1, intent_durable, tx, "I\t%s\t%s\t%s\t%s\t%s\t%s",
-		    tx->txid, tx->name, tx->cid, tx->csock, tx->peers,
+		log_appendf(plog, LOG_FORCED, intent_durable, tx,
+		    "I\t%s\t%s\t%s\t%s\t%s\t%s", tx->txid, tx->name, tx->cid, tx->csock, tx->peers,
 		    tx->payload);
 	} else
 		write_prepared(tx);
@@ -633,7 +605,7 @@ on_status(struct wconn *c, const char *txid)
 		if (tx == NULL)
 			tx = tx_new(txid);
 		tx->st = S_ABORTED;
-		log_rec(1, NULL, NULL, "A\t%s", txid);
+		log_appendf(plog, LOG_FORCED, NULL, NULL, "A\t%s", txid);
 		state = "aborted";
 	} else if (tx->st == S_PREPARED)
 		state = "indoubt";
@@ -694,7 +666,8 @@ on_heuristic(struct wconn *c, const char *txid, const char *outcome)
 	tx->heur = outcome[0];
 	wire_hold(c);
 	tx->ackto = c;
-	log_rec(1, heuristic_durable, tx, "H\t%s\t%s", txid, outcome);
+	log_appendf(plog, LOG_FORCED, heuristic_durable, tx, "H\t%s\t%s", txid,
+	    outcome);
 }
 
 /* ---- connections ---- */
@@ -760,7 +733,7 @@ on_line(struct wconn *c, char *line, size_t len, void *arg)
 		} else {
 			if (tx == NULL) {
 				tx = tx_new(f[1]);
-				log_rec(0, NULL, NULL, "A\t%s", f[1]);
+				log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s", f[1]);
 			} else
 				abort_tx(tx, "coordinator");
 		}
@@ -884,7 +857,7 @@ recover_one(const char *key, void *val, void *arg)
 	switch (tx->st) {
 	case S_INTENT:
 		tx->st = S_ABORTED;
-		log_rec(0, NULL, NULL, "A\t%s", tx->txid);
+		log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s", tx->txid);
 		run_action(tx);
 		break;
 	case S_PREPARED:
