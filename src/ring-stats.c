@@ -3,6 +3,7 @@
  * rings, and a picture of it.
  */
 #include <err.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -555,8 +556,8 @@ main(int argc, char *argv[])
 	} else {
 		if (otherpath != NULL)
 			load(&other, otherpath, &spec, hash->fn);
-		if (!isatty(STDIN_FILENO))
-			count_keys(&s);
+		if (!isatty(STDIN_FILENO) && fcntl(STDIN_FILENO, F_GETFD) != -1)
+			count_keys(&s);	/* keys come on stdin, if it is open */
 		if (strcmp(format, "svg") == 0)
 			report_svg(&s, algoname, hash->name);
 		else
