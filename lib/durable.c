@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -107,4 +108,33 @@ out:
 	free(dir);
 	errno = saved;
 	return *what == NULL ? 0 : -1;
+}
+
+void
+durable_sweep(const char *path)
+{
+	const char *base;
+	char *dir = split_path(path, &base), *victim;
+	size_t blen = strlen(base), vsz;
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL) {
+		free(dir);
+		return;
+	}
+	/* Temporaries are named ".BASE.XXXXXX", as durable_replace() makes. */
+	while ((de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+		if (n[0] != '.' || strncmp(n + 1, base, blen) != 0 ||
+		    n[1 + blen] != '.' || strlen(n + 2 + blen) != 6)
+			continue;
+		vsz = strlen(dir) + strlen(n) + 2;
+		victim = xmalloc(vsz);
+		snprintf(victim, vsz, "%s/%s", dir, n);
+		unlink(victim);
+		free(victim);
+	}
+	closedir(d);
+	free(dir);
 }

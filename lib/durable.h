@@ -25,4 +25,11 @@ int fsync_parent(const char *path);
 int durable_replace(const char *path, const void *data, size_t len,
     const char **what);
 
+/*
+ * Removes the temporaries that durable_replace() calls on PATH left behind
+ * when their process died.  Call it only while no other process can be
+ * replacing PATH (under the lock that serializes its writers).
+ */
+void durable_sweep(const char *path);
+
 #endif

@@ -388,6 +388,7 @@ ring_begin_update(struct ring *r, const char *path, int create, char *err,
 		close(fd);
 		return -1;
 	}
+	durable_sweep(path);	/* what writers killed mid-update left */
 	return fd;
 }
 
