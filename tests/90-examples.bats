@@ -3,6 +3,11 @@
 
 load helper
 
+# no_process_left: nothing still runs from this test's directory.
+no_process_left() {
+	! pgrep -f "$BATS_TEST_TMPDIR" >/dev/null
+}
+
 @test "examples/ring-demo.sh: keys move only to a new node, only from a removed one" {
 	run "$HAKIT_ROOT/examples/ring-demo.sh"
 	assert_success
@@ -10,9 +15,41 @@ load helper
 	assert_output --partial "all from: cache-b"
 }
 
-@test "examples/demo.sh runs the whole tour" {
-	run "$HAKIT_ROOT/examples/demo.sh"
+@test "examples/2pc-transfer.sh: the decision survives the coordinator's crash" {
+	run "$HAKIT_ROOT/examples/2pc-transfer.sh"
 	assert_success
-	assert_output --partial "######## failover.sh"
-	assert_output --partial "every part of the tour ran and its checks held"
+	assert_output --partial "Both banks voted yes and now hold t2 in doubt"
+	assert_output --partial "bank a: 50   bank b: 150"
+}
+
+@test "examples/failover.sh: the backup takes over, the old primary is fenced" {
+	run "$HAKIT_ROOT/examples/failover.sh"
+	assert_success
+	assert_output --partial "failover demo: all checks passed"
+}
+
+@test "examples/demo.sh: the sharded, replicated bank survives both crashes" {
+	TMPDIR=$BATS_TEST_TMPDIR run "$HAKIT_ROOT/examples/demo.sh"
+	assert_success
+	assert_output --partial "green's backup took over: now primary in epoch 2"
+	assert_output --partial "red: in doubt: t5"
+	assert_output --partial "total balance: 600 (was 600)"
+	assert_output --partial "demo: all checks passed"
+	no_process_left
+}
+
+@test "examples/demo.sh: Ctrl-C midway leaves no process behind" {
+	# A background job starts with SIGINT ignored; env restores it, as
+	# a terminal's Ctrl-C would find it.
+	: >demo.out
+	TMPDIR=$BATS_TEST_TMPDIR setsid env --default-signal=INT \
+	    "$HAKIT_ROOT/examples/demo.sh" >demo.out 2>&1 &
+	local pid=$!
+	eventually grep -q "Transfers between shards" demo.out
+	kill -INT -- -"$pid"
+	run wait "$pid"
+	assert_failure
+	eventually no_process_left
+	run ls "$BATS_TEST_TMPDIR"
+	refute_output --partial hakit-demo
 }
