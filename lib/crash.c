@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "crash.h"
+#include "trace.h"
 #include "util.h"
 
 int crash_armed;
@@ -41,6 +42,12 @@ crash_at(const char *point)
 		return;
 	fprintf(stderr, "%s: crash point %s reached\n",
 	    program_invocation_short_name, point);
+	if (trace_on) {
+		char event[256];
+
+		snprintf(event, sizeof(event), "crash %s", point);
+		trace_event(event);
+	}
 	kill(getpid(), SIGKILL);
 	_exit(137);
 }

@@ -8,6 +8,7 @@
 #include "daemon.h"
 #include "evloop.h"
 #include "sock.h"
+#include "trace.h"
 #include "util.h"
 
 int
@@ -23,6 +24,7 @@ daemon_parse_fd(const char *s)
 void
 daemon_ready(int fd)
 {
+	trace_event("ready");
 	if (fd < 0)
 		return;
 	if (write(fd, "\n", 1) != 1)

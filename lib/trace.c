@@ -51,3 +51,19 @@ trace_msg(char dir, const char *peer, const char *msg, size_t len)
 	(void)!write(STDERR_FILENO, buf, (size_t)(p - buf));
 	free(buf);
 }
+
+void
+trace_event(const char *event)
+{
+	struct timeval tv;
+	char buf[512];
+	int n;
+
+	if (!trace_on)
+		return;
+	gettimeofday(&tv, NULL);
+	n = snprintf(buf, sizeof(buf), "%lld %s ! %s\n",
+	    (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000, trace_self, event);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		(void)!write(STDERR_FILENO, buf, (size_t)n);
+}
