@@ -22,6 +22,14 @@ no_process_left() {
 	assert_output --partial "bank a: 50   bank b: 150"
 }
 
+@test "examples/2pc-indoubt.sh: an in-doubt participant learns the outcome from its peer" {
+	run "$HAKIT_ROOT/examples/2pc-indoubt.sh"
+	assert_success
+	assert_output --partial "b.sock: crash part.voted"
+	assert_output --partial "STATE t1 committed"
+	assert_output --partial "both committed"
+}
+
 @test "examples/failover.sh: the backup takes over, the old primary is fenced" {
 	run "$HAKIT_ROOT/examples/failover.sh"
 	assert_success
