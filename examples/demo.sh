@@ -20,8 +20,9 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/hakit-demo.XXXXXX")
 pids=()
 cleanup() {
 	trap - EXIT INT TERM
-	[ "${#pids[@]}" -eq 0 ] || kill -9 "${pids[@]}" 2>/dev/null || true
-	wait 2>/dev/null || true
+	exec 2>/dev/null	# no job notices for the daemons killed here
+	[ "${#pids[@]}" -eq 0 ] || kill -9 "${pids[@]}" || true
+	wait || true
 	if [ -n "${HAKIT_DEMO_KEEP:-}" ]; then
 		mkdir -p "$HAKIT_DEMO_KEEP"
 		cp -R "$dir"/. "$HAKIT_DEMO_KEEP"/
@@ -73,6 +74,7 @@ esac
 EOF
 chmod +x hook
 shards="red green blue"
+parts=$(for s in $shards; do printf '%s=%s/2pc.sock ' "$s" "$s"; done)
 accounts="alice heidi bob carol frank grace"
 
 say "Three shards on a ring (ring-add); each account lives on one (ring-lookup)"
@@ -91,14 +93,21 @@ done
 
 declare -A want
 say "Every account opens with 100 (a put on its shard's primary)"
-for a in $accounts; do rc "$(shard_of "$a")" put "$a" 100 >/dev/null; want[$a]=100; done
+for a in $accounts; do
+	rc "$(shard_of "$a")" put "$a" 100 >/dev/null
+	want[$a]=100
+done
 show() {
 	local a line=
 	for a in $accounts; do line="$line $a $(bal "$a")"; done
 	echo "  $line"
 }
 show
-total() { local a t=0; for a in $accounts; do t=$((t + $(bal "$a"))); done; echo $t; }
+total() {
+	local a t=0
+	for a in $accounts; do t=$((t + $(bal "$a"))); done
+	echo $t
+}
 
 n=0
 # transfer FROM TO AMOUNT: one 2PC transaction across the two shards.
@@ -107,10 +116,10 @@ transfer() {
 	n=$((n + 1))
 	out=$(printf 't%d\t%s=%s -%d\t%s=%s %d\n' $n "$(shard_of "$from")" \
 	    "$from" "$amt" "$(shard_of "$to")" "$to" "$amt" |
-	    HAKIT_TRACE=1 2pc-coord -l coord.log $(for s in $shards; do
-		printf '%s=%s/2pc.sock ' "$s" "$s"; done) 2>>trace.log) || true
+	    HAKIT_TRACE=1 2pc-coord -l coord.log $parts 2>>trace.log) || true
 	printf '   t%d: %-5s -> %-5s %3d: %s\n' $n "$from" "$to" "$amt" \
-	    "$(echo "${out:-x	no answer: the coordinator died}" | cut -f2- | tr '\t' ' ')"
+	    "$(echo "${out:-x	no answer: the coordinator died}" |
+	    cut -f2- | tr '\t' ' ')"
 	case $out in
 	*commit) want[$from]=$((want[$from] - amt)); want[$to]=$((want[$to] + amt)) ;;
 	esac
@@ -135,10 +144,11 @@ say "The old primary comes back as a backup, fenced by the new epoch"
 daemon "${victim}_p2" repl-backup -d "$victim/p" -s "$victim/p.sock" \
     -L "$victim/lease" -r 3
 set -- $(repl-client -s "$victim/p.sock" status)
-[ "$1" = backup ] || fail "the old primary of $victim did not rejoin as a backup"
+[ "$1" = backup ] || fail "the old primary of $victim is not a backup"
 echo "   $victim/p.sock is now a $1 in epoch $2: the lease fences its old epoch"
 
-say "Crash: the coordinator dies after logging 'commit' (HAKIT_CRASH=coord.decided)"
+say "Crash: the coordinator dies once 'commit' is logged (coord.decided)"
+since=$(date +%s%3N)
 HAKIT_CRASH=coord.decided transfer heidi carol 25
 for s in $shards; do
 	l=$(2pc-part -s "$s/2pc.sock" -L | cut -f1 | tr '\n' ' ')
@@ -147,17 +157,23 @@ done
 show
 
 say "The coordinator restarts and finishes what it logged"
-HAKIT_TRACE=1 2pc-coord -l coord.log $(for s in $shards; do printf '%s=%s/2pc.sock ' "$s" "$s"; done) \
-    </dev/null 2>>trace.log || fail "recovery did not complete"
+HAKIT_TRACE=1 2pc-coord -l coord.log $parts </dev/null 2>>trace.log ||
+    fail "recovery did not complete"
 want[heidi]=$((want[heidi] - 25)); want[carol]=$((want[carol] + 25))
 show
+
+say "That crash and recovery, as hakit-trace draws the trace"
+awk -v t="$since" '$1 >= t' trace.log |
+    grep -E '^[0-9]+ (2pc-coord|[a-z]+/2pc\.sock) [<>!] ' |
+    grep -v -e RECOVER -e LIST -e INDOUBT | hakit-trace
 
 say "Checks"
 t=$(total)
 echo "   total balance: $t (was 600)"
 [ "$t" -eq 600 ] || fail "money was created or destroyed"
 for a in $accounts; do
-	[ "$(bal "$a")" = "${want[$a]}" ] || fail "$a has $(bal "$a"), want ${want[$a]}"
+	[ "$(bal "$a")" = "${want[$a]}" ] ||
+	    fail "$a has $(bal "$a"), want ${want[$a]}"
 done
 echo "   every acknowledged transfer is applied: balances match the ledger"
 for s in $shards; do
@@ -166,10 +182,10 @@ for s in $shards; do
 done
 echo "   on every shard both members hold identical logs"
 for s in $shards; do
-	[ -z "$(2pc-part -s "$s/2pc.sock" -L)" ] || fail "$s still has a transaction in doubt"
+	[ -z "$(2pc-part -s "$s/2pc.sock" -L)" ] || fail "$s has a txn in doubt"
 	for i in $(seq "$n"); do
 		! rc "$s" get "staged:t$i" >/dev/null 2>&1 || fail "$s: t$i still staged"
 	done
 done
 echo "   nothing in doubt, nothing left staged"
-echo; echo "demo: all checks passed ($(wc -l <trace.log) protocol messages traced)"
+echo; echo "demo: all checks passed ($(wc -l <trace.log) trace lines)"

@@ -41,6 +41,7 @@ no_process_left() {
 	assert_success
 	assert_output --partial "green's backup took over: now primary in epoch 2"
 	assert_output --partial "red: in doubt: t5"
+	assert_output --partial "X            |            |       2pc-coord: crash coord.decided"
 	assert_output --partial "total balance: 600 (was 600)"
 	assert_output --partial "demo: all checks passed"
 	no_process_left
