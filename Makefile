@@ -40,20 +40,31 @@ asan:
 demo: all
 	examples/demo.sh
 
+# The README's pictures, committed in doc/: a ring drawn by ring-stats and a
+# sequence diagram drawn by hakit-trace from a traced 2PC run.
+pictures: all
+	bin/ring-stats -T svg -f doc/cache.ring </dev/null >doc/ring.svg
+	bin/hakit-trace -T svg tests/fixtures/2pc-crash.trace >doc/2pc-crash.svg
+	xmllint --noout doc/ring.svg doc/2pc-crash.svg
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
 	cp -f $(TOOLS) $(DESTDIR)$(BINDIR)/
 	cp -f $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	cp -f $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	mkdir -p $(DESTDIR)$(SHAREDIR)
+	cp -f share/hakit/hakit.bash $(DESTDIR)$(SHAREDIR)/
 
 uninstall:
 	for t in $(notdir $(TOOLS)); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
 	for m in $(notdir $(MAN1)); do rm -f $(DESTDIR)$(MANDIR)/man1/$$m; done
 	for m in $(notdir $(MAN7)); do rm -f $(DESTDIR)$(MANDIR)/man7/$$m; done
+	rm -f $(DESTDIR)$(SHAREDIR)/hakit.bash
+	-rmdir $(DESTDIR)$(SHAREDIR) 2>/dev/null
 
 clean:
 	rm -f $(LIBOBJ) $(LIB) $(TOOLS) .buildflags
 
 FORCE:
-.PHONY: all check asan demo install uninstall clean FORCE
+.PHONY: all check asan demo pictures install uninstall clean FORCE
 .PRECIOUS: $(LIBOBJ)
