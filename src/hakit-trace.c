@@ -349,7 +349,7 @@ xml_text(const char *s, size_t max)
 static void
 draw_svg(void)
 {
-	const int left = 70, top = 50, colw = 150, rowh = 22;
+	const int left = 70, top = 50, colw = 150, rowh = 26;
 	int width = left + (int)ncol * colw + 170, height = top + (int)nrow * rowh + 20;
 	char buf[256];
 
