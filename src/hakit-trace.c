@@ -45,7 +45,7 @@ struct row {
 };
 
 static struct trace_rec	*rec;
-static size_t		 nrec;
+static size_t		 nrec, recalloc;
 static char		**col;
 static size_t		 ncol;
 static struct row	*row;
@@ -56,10 +56,9 @@ static void
 read_trace(FILE *fp, const char *name)
 {
 	char *line = NULL;
-	size_t cap = 0, alloc = 0;
+	size_t cap = 0;
 	ssize_t n;
 
-	alloc = nrec;
 	while ((n = getline(&line, &cap, fp)) != -1) {
 		struct trace_rec r;
 		char *copy;
@@ -71,9 +70,9 @@ read_trace(FILE *fp, const char *name)
 			free(copy);
 			continue;
 		}
-		if (nrec == alloc) {
-			alloc = alloc ? 2 * alloc : 256;
-			rec = xrealloc(rec, alloc * sizeof(*rec));
+		if (nrec == recalloc) {
+			recalloc = recalloc ? 2 * recalloc : 256;
+			rec = xrealloc(rec, recalloc * sizeof(*rec));
 		}
 		rec[nrec++] = r;
 	}
