@@ -180,6 +180,21 @@ free_val(const char *key, void *val, void *arg)
 }
 
 void
+kv_close(struct kvlog *kv)
+{
+	size_t i;
+
+	log_close(kv->log);
+	for (i = 0; i < kv->n; i++)
+		free(kv->rec[i].data);
+	free(kv->rec);
+	strmap_each(kv->map, free_val, NULL);
+	strmap_free(kv->map);
+	free(kv->path);
+	free(kv);
+}
+
+void
 kv_truncate(struct kvlog *kv, size_t pos)
 {
 	size_t i;
@@ -194,7 +209,8 @@ kv_truncate(struct kvlog *kv, size_t pos)
 		kv->durable = pos;
 	if (kv->applied > pos) {
 		strmap_each(kv->map, free_val, NULL);
-		kv->map = strmap_new();	/* the old one is leaked: rare */
+		strmap_free(kv->map);
+		kv->map = strmap_new();
 		kv->applied = 0;
 		kv_apply(kv, pos, NULL, NULL);
 	}

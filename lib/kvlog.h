@@ -42,6 +42,9 @@ typedef void kv_apply_fn(void *arg, size_t pos, const char *rec, size_t len);
 /* Opens or creates DIR/log; exits 2 on a corrupt log or bad record. */
 struct kvlog *kv_open(const char *dir, int nosync);
 
+/* Closes the log (as log_close) and frees everything. */
+void kv_close(struct kvlog *);
+
 /* Appends a forced record; returns its position.  Durable after kv_flush. */
 size_t kv_append(struct kvlog *, const char *rec, size_t len);
 

@@ -350,6 +350,14 @@ preallocate(struct hlog *l, size_t need)
 		if ((w = pwrite(l->fd, zeros, n, (off_t)l->alloc)) == -1) {
 			if (errno == EINTR)
 				continue;
+			/*
+			 * A nearly full disk: keep what fits and let the
+			 * records themselves grow the file (fdatasync then
+			 * covers the new size), rather than refuse to log
+			 * anything with less than PREALLOC bytes free.
+			 */
+			if (errno == ENOSPC)
+				break;
 			err(EXIT_FAIL, "%s: write", l->path);
 		}
 		l->alloc += (size_t)w;
@@ -383,6 +391,8 @@ log_flush(struct hlog *l)
 	}
 	l->end += l->len;
 	l->len = 0;
+	if (l->end > l->alloc)
+		l->alloc = l->end;	/* grown past the zeros: see preallocate */
 	if (!l->forced && (l->nw == 0 || now_ms() < l->due))
 		return;		/* nothing urgent, nothing due yet */
 	if (!l->nosync && (l->forced || l->nw > 0)) {

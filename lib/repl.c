@@ -778,6 +778,13 @@ upstream_line(struct conn *u, char *line, size_t len)
 			commit = end;
 		apply(min(commit, kv_count(kv)));
 		serve_waits();
+		/*
+		 * Say where we stand at once: a backup that is already
+		 * caught up gets nothing streamed, so without this ACK it
+		 * would never rejoin the in-sync set.
+		 */
+		wire_sendf(u->w, "ACK %llu %zu %zu", epoch, u->recv,
+		    u->synced);
 	} else if (strcmp(f[0], "TRUNC") == 0 && n == 4 && !u->streaming &&
 	    parse_num(f[2], &last) == 0 && parse_pos(f[3], &end) == 0) {
 		unsigned long long found;

@@ -5,13 +5,18 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sock.h"
 #include "util.h"
+
+static void raise_nofile(void);
+static int spare = -1;	/* a descriptor kept to refuse with */
 
 void
 sock_nonblock(int fd)
@@ -97,8 +102,54 @@ sock_listen(const char *path, mode_t mode)
 		err(EXIT_FAIL, "%s: chmod", path);
 	if (listen(fd, SOMAXCONN) == -1)
 		err(EXIT_FAIL, "%s: listen", path);
+	raise_nofile();
+	if (spare == -1)
+		spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	sock_nonblock(fd);
 	return fd;
+}
+
+/* Raises the soft descriptor limit towards SOCK_MAX_FDS (best effort). */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= SOCK_MAX_FDS)
+		return;
+	rl.rlim_cur = rl.rlim_max < SOCK_MAX_FDS ? rl.rlim_max : SOCK_MAX_FDS;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* Says, at most once a second, that a connection was turned away. */
+static void
+warn_full(const char *why)
+{
+	static time_t last;
+	time_t now = time(NULL);
+
+	if (now != last)
+		warnx("too many connections (%s): refusing new ones", why);
+	last = now;
+}
+
+/*
+ * Out of descriptors, a pending connection cannot be accepted and keeps
+ * the listening socket readable: give back a spare descriptor, accept the
+ * connection and close it, then take the spare again.
+ */
+static void
+refuse_one(int lfd)
+{
+	int fd;
+
+	if (spare >= 0) {
+		close(spare);
+		spare = -1;
+	}
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		close(fd);
+	spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 int
@@ -110,9 +161,18 @@ sock_accept(int lfd, int any_uid)
 
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		if (errno == EMFILE || errno == ENFILE) {
+			warn_full(strerror(errno));
+			refuse_one(lfd);
+		} else if (errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR && errno != ECONNABORTED)
 			warn("accept");
+		return -1;
+	}
+	if (fd >= SOCK_MAX_FDS) {
+		warn_full("descriptor limit");
+		close(fd);
+		errno = EAGAIN;
 		return -1;
 	}
 	if (any_uid)

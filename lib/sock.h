@@ -7,11 +7,20 @@
  * The new socket gets mode MODE (0600 by default in every daemon) before
  * it accepts anyone.  All descriptors returned are non-blocking and
  * close-on-exec.
+ *
+ * Limits: a daemon holds at most SOCK_MAX_FDS descriptors, connections
+ * included (sock_listen raises the soft RLIMIT_NOFILE to that, or to the
+ * hard limit if lower); a connection beyond that is accepted and closed
+ * at once, with a warning at most once a second, so a flood of
+ * connections neither crashes the daemon nor makes it spin on a listening
+ * socket it cannot drain.
  */
 #ifndef HAKIT_SOCK_H
 #define HAKIT_SOCK_H
 
 #include <sys/types.h>
+
+#define SOCK_MAX_FDS	4096
 
 /* Listens on PATH with mode MODE; exits 1 (or 3 if in use) on failure. */
 int sock_listen(const char *path, mode_t mode);

@@ -36,6 +36,22 @@ strmap_new(void)
 	return m;
 }
 
+void
+strmap_free(struct strmap *m)
+{
+	struct entry *e, *next;
+	size_t i;
+
+	for (i = 0; i < m->nb; i++)
+		for (e = m->b[i]; e != NULL; e = next) {
+			next = e->next;
+			free(e->key);
+			free(e);
+		}
+	free(m->b);
+	free(m);
+}
+
 void *
 strmap_get(const struct strmap *m, const char *key)
 {

@@ -15,6 +15,8 @@ struct strmap;
 typedef void strmap_fn(const char *key, void *val, void *arg);
 
 struct strmap *strmap_new(void);
+/* Frees M and its keys (not the values). */
+void strmap_free(struct strmap *);
 void *strmap_get(const struct strmap *, const char *key);
 /* Sets KEY to VAL, replacing any previous value. */
 void strmap_put(struct strmap *, const char *key, void *val);
