@@ -30,12 +30,54 @@ bin/%: src/%.c $(LIB) $(LIBHDR) .buildflags
 	@mkdir -p bin
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Ilib $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-check: all
+check: all faults
 	mandoc -Tlint -W warning $(MAN1) $(MAN7)
 	tests/run
 
 asan:
 	$(MAKE) CFLAGS='$(CFLAGS) $(SANFLAGS)' LDFLAGS='$(LDFLAGS) $(SANFLAGS)' check
+
+# Hardening (tests only, never installed).  `make valgrind` runs a subset
+# of the suite with every tool under valgrind memcheck; `make fuzz` runs
+# each libFuzzer target for FUZZ_SECS seconds from its seed corpus in
+# tests/fuzz/; tests/faults/faultfs.so makes write, fsync, fdatasync or
+# rename fail on demand (see tests/faults/faultfs.c); tests/abuse/holdconns
+# holds many connections open.
+FUZZ_CC = clang
+FUZZ_SECS = 60
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+FUZZ_TARGETS = ring kvlog wire
+FUZZ_BIN = $(FUZZ_TARGETS:%=tests/fuzz/fuzz-%)
+VALGRIND_TESTS = tests/10-ring-file.bats \
+	tests/20-2pc-basic.bats tests/30-repl-basic.bats tests/40-disk-faults.bats
+
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIBSRC) $(LIBHDR)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -Ilib -o $@ $< $(LIBSRC) \
+	    $(if $(filter %kvlog,$@),-Wl$(,)--wrap=err$(,)--wrap=errx$(,)--wrap=xmalloc$(,)--wrap=xcalloc$(,)--wrap=xrealloc$(,)--wrap=xstrdup$(,)--wrap=xmemdup$(,)--wrap=free) $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p tests/fuzz/$$t.corpus || exit 1; \
+		echo "fuzz: $$t for $(FUZZ_SECS) s"; \
+		tests/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECS) \
+		    -print_final_stats=1 -artifact_prefix=tests/fuzz/$$t- \
+		    tests/fuzz/$$t.corpus tests/fuzz/$$t 2>tests/fuzz/$$t.out; \
+		s=$$?; grep -E 'number_of_executed_units|new_units_added' \
+		    tests/fuzz/$$t.out; \
+		[ $$s = 0 ] || { tail -40 tests/fuzz/$$t.out; exit 1; }; \
+	done
+
+tests/faults/faultfs.so: tests/faults/faultfs.c
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -fPIC -shared -o $@ $< -ldl
+
+tests/abuse/holdconns: tests/abuse/holdconns.c
+	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -o $@ $<
+
+faults: tests/faults/faultfs.so tests/abuse/holdconns
+
+valgrind: all faults
+	tests/valgrind/run $(VALGRIND_TESTS)
 
 demo: all
 	examples/demo.sh
@@ -63,8 +105,10 @@ uninstall:
 	-rmdir $(DESTDIR)$(SHAREDIR) 2>/dev/null
 
 clean:
-	rm -f $(LIBOBJ) $(LIB) $(TOOLS) .buildflags
+	rm -f $(LIBOBJ) $(LIB) $(TOOLS) .buildflags $(FUZZ_BIN) \
+	    tests/faults/faultfs.so tests/abuse/holdconns
 
+, := ,
 FORCE:
-.PHONY: all check asan demo pictures install uninstall clean FORCE
+.PHONY: all check asan fuzz faults valgrind demo pictures install uninstall clean FORCE
 .PRECIOUS: $(LIBOBJ)

@@ -10,6 +10,8 @@ bats_load_library bats-assert
 
 HAKIT_ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 export PATH="$HAKIT_ROOT/bin:$PATH"
+# `make valgrind` runs every tool through a wrapper (tests/valgrind/run).
+[ -z "${HAKIT_VALGRIND_BIN:-}" ] || PATH="$HAKIT_VALGRIND_BIN:$PATH"
 unset HAKIT_RING HAKIT_TRACE HAKIT_CRASH
 
 setup() {
