@@ -154,3 +154,48 @@ abuse() {
 	run sock_say a.sock LIST
 	assert_output "LISTED 0"
 }
+
+# protocol_noise SEED: 3,000 lines of every verb of the 2PC and
+# replication protocols with random, missing, extra or malformed
+# arguments (numbers out of range, bad escapes, stale and future epochs).
+protocol_noise() {
+	awk -v seed="$1" 'BEGIN {
+		srand(seed)
+		nv = split("PREPARE COMMIT ABORT QUERY RECOVER RECOVERED LIST STATS STATUS HEURISTIC VOTE STATE PENDING ERR ACK SYNC START TRUNC REC INSYNC APPEND PUT GET DEL WAIT", verb, " ")
+		na = split("0 1 2 -1 18446744073709551616 99999999999 t1 t2 a b coord / /x \\\\ \\\\q \\\\t \\\\n a,b , commit abort yes no fsync none recv x=y", arg, " ")
+		for (i = 0; i < 3000; i++) {
+			line = verb[int(rand() * nv) + 1]
+			if (rand() < 0.1)
+				line = tolower(line)
+			n = int(rand() * 7)
+			for (j = 0; j < n; j++)
+				line = line (rand() < 0.05 ? "  " : " ") arg[int(rand() * na) + 1]
+			print line
+		}
+	}'
+}
+
+@test "protocol noise: every verb with random arguments; daemons stay up and keep serving" {
+	start_part a
+	start_coord a=a.sock
+	start_primary p -a fsync -k 1
+	start_backup b
+	local s seed=1
+	for s in a.sock coord.sock p.sock b.sock; do
+		for seed in 1 2 3 4 5; do
+			protocol_noise "$seed$s" | socat -t 2 - "UNIX-CONNECT:$s" >/dev/null 2>&1 || true
+			# And each line on a connection of its own, as a new peer.
+			protocol_noise "$seed$s" | head -n 100 | while IFS= read -r line; do
+				printf '%s\n' "$line" | socat -t 1 - "UNIX-CONNECT:$s" >/dev/null 2>&1 || true
+			done
+		done
+	done
+	for s in a coord p b; do
+		kill -0 "$(daemon_pid "$s")"
+	done
+	run 2pc-coord -C coord.sock <<<"$(printf 'ok1\ta=x')"
+	assert_output "$(printf 'ok1\tcommit')"
+	run rc put k v
+	assert_success
+	converge p b
+}
