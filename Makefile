@@ -47,14 +47,19 @@ FUZZ_CC = clang
 FUZZ_SECS = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
-FUZZ_TARGETS = ring kvlog wire
+FUZZ_TARGETS = ring wire kvlog 2pc-coord 2pc-part
 FUZZ_BIN = $(FUZZ_TARGETS:%=tests/fuzz/fuzz-%)
 VALGRIND_TESTS = tests/10-ring-file.bats \
 	tests/20-2pc-basic.bats tests/30-repl-basic.bats tests/40-disk-faults.bats
 
-tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIBSRC) $(LIBHDR)
+# Targets that call code exiting on bad input wrap err, errx and the
+# allocators (tests/fuzz/track.h).
+FUZZ_WRAP = -Wl,--wrap=err,--wrap=errx,--wrap=xmalloc,--wrap=xcalloc,--wrap=xrealloc,--wrap=xstrdup,--wrap=xmemdup,--wrap=free
+
+tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/track.h $(LIBSRC) $(LIBHDR) \
+    $(wildcard src/2pc-*.c)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -Ilib -o $@ $< $(LIBSRC) \
-	    $(if $(filter %kvlog,$@),-Wl$(,)--wrap=err$(,)--wrap=errx$(,)--wrap=xmalloc$(,)--wrap=xcalloc$(,)--wrap=xrealloc$(,)--wrap=xstrdup$(,)--wrap=xmemdup$(,)--wrap=free) $(LDLIBS)
+	    $(if $(filter-out %ring %wire,$@),$(FUZZ_WRAP)) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	@for t in $(FUZZ_TARGETS); do \
@@ -108,7 +113,6 @@ clean:
 	rm -f $(LIBOBJ) $(LIB) $(TOOLS) .buildflags $(FUZZ_BIN) \
 	    tests/faults/faultfs.so tests/abuse/holdconns
 
-, := ,
 FORCE:
 .PHONY: all check asan fuzz faults valgrind demo pictures install uninstall clean FORCE
 .PRECIOUS: $(LIBOBJ)
