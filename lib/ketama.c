@@ -119,8 +119,6 @@ ketama_build(struct ketama *k, const struct ring *r)
 			q++;
 		k->bucket[b] = (uint32_t)q;
 	}
-	k->nseen = r->nnodes;
-	k->seen = xcalloc(r->nnodes + 1, sizeof(*k->seen));
 	free(item);
 	free(pts);
 	free(rank);
@@ -132,26 +130,5 @@ ketama_free(struct ketama *k)
 	free(k->value);
 	free(k->owner);
 	free(k->bucket);
-	free(k->seen);
 	memset(k, 0, sizeof(*k));
-}
-
-void
-ketama_walk(struct ketama *k, uint32_t hash, size_t n, size_t *out)
-{
-	size_t i = ketama_find(k, hash), got = 0;
-
-	if (++k->stamp == 0) {	/* stamps wrapped: forget old walks */
-		memset(k->seen, 0, sizeof(*k->seen) * k->nseen);
-		k->stamp = 1;
-	}
-	while (got < n) {
-		uint32_t o = k->owner[i];
-		if (k->seen[o] != k->stamp) {
-			k->seen[o] = k->stamp;
-			out[got++] = o;
-		}
-		if (++i == k->npoints)
-			i = 0;
-	}
 }

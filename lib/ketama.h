@@ -25,9 +25,6 @@ struct ketama {
 	uint32_t	*bucket;	/* first point >= b << shift, for each b */
 	unsigned	 shift;
 	size_t		 nowners;	/* nodes that have at least one point */
-	uint32_t	*seen;		/* per ring node: stamp of its last walk */
-	size_t		 nseen;
-	uint32_t	 stamp;
 };
 
 /* The number of points a node of weight WEIGHT gets. */
@@ -48,11 +45,5 @@ ketama_find(const struct ketama *k, uint32_t hash)
 		i++;
 	return i == k->npoints ? 0 : i;
 }
-
-/*
- * Puts in OUT the owners of the first N distinct nodes met walking
- * clockwise from HASH, owner first.  N must not exceed k->nowners.
- */
-void ketama_walk(struct ketama *k, uint32_t hash, size_t n, size_t *out);
 
 #endif

@@ -237,12 +237,8 @@ walk(struct place *p, uint32_t h, size_t n, size_t *out)
 void
 place_lookup_hash(struct place *p, uint32_t h, size_t n, size_t *out)
 {
-	if (p->percent != 0)
-		walk(p, h, n, out);
-	else if (n == 1)
+	if (n == 1 && p->percent == 0)
 		out[0] = place_owner(p, h);
-	else if (p->algo == PLACE_KETAMA)
-		ketama_walk(&p->ketama, h, n, out);
 	else
 		walk(p, h, n, out);
 }
