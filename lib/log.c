@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "filelock.h"
 #include "log.h"
 #include "util.h"
 
@@ -29,6 +30,7 @@ struct hlog {
 	char *path;
 	int fd;
 	size_t end;		/* where the next record goes */
+	size_t synced;		/* the end as of the last successful sync */
 	size_t alloc;		/* file size: end plus preallocated zeros */
 	int nosync;
 	int forced;		/* an urgent forced record waits for a sync */
@@ -131,6 +133,30 @@ truncate_tail(struct hlog *l, size_t off, size_t size, const char *why)
 		err(EXIT_FAIL, "%s: fdatasync", l->path);
 }
 
+/*
+ * Syncs L's file, or exits 1.  After a failed sync the kernel may have
+ * dropped the data yet still hand it to the next reader from its cache, so
+ * a restarted daemon would trust records that never reached the disk
+ * (PostgreSQL's "fsyncgate"): the file is first cut back to what the last
+ * good sync covered.
+ */
+static void
+sync_or_die(struct hlog *l)
+{
+	int saved;
+
+	if (fdatasync(l->fd) == 0) {
+		l->syncs++;
+		l->synced = l->end;
+		return;
+	}
+	saved = errno;
+	if (ftruncate(l->fd, (off_t)l->synced) == 0)
+		(void)fdatasync(l->fd);
+	errno = saved;
+	err(EXIT_FAIL, "%s: fdatasync", l->path);
+}
+
 /* Cuts the preallocated zeros off L's file (a clean end either way). */
 static void
 trim(struct hlog *l)
@@ -154,7 +180,7 @@ log_open(const char *path, log_replay_fn *fn, void *arg)
 {
 	struct hlog *l = xcalloc(1, sizeof(*l));
 	unsigned char *buf;
-	size_t size, off, len;
+	size_t size, off, len, end;
 	int created = 0;
 
 	l->path = xstrdup(path);
@@ -167,6 +193,7 @@ log_open(const char *path, log_replay_fn *fn, void *arg)
 			err(EXIT_FAIL, "%s", path);
 		created = 1;
 	}
+	filelock_take(l->fd, path);
 	buf = slurp(path, l->fd, &size);
 	if (size < MAGIC_LEN) {
 		if (!all_zero(buf, size) &&
@@ -183,7 +210,17 @@ log_open(const char *path, log_replay_fn *fn, void *arg)
 		size = MAGIC_LEN;
 	} else if (memcmp(buf, MAGIC, MAGIC_LEN) != 0)
 		errx(EXIT_USAGE, "%s: not a hakit log", path);
+	else if (fdatasync(l->fd) == -1)
+		/* What a daemon killed before its sync left in the cache is
+		 * made durable before anyone acts on it. */
+		err(EXIT_FAIL, "%s: fdatasync", path);
 
+	/*
+	 * A bad record (a length past the end, or a failing CRC) is a torn
+	 * tail when nothing but the preallocated zeros follows the end it
+	 * claims: the write a power cut interrupted.  Valid data after it
+	 * means the file was damaged, which is refused.
+	 */
 	for (off = MAGIC_LEN; off < size; off += HDR_LEN + len) {
 		if (buf[off] == 0 && all_zero(buf + off, size - off))
 			break;		/* preallocated space: the clean end */
@@ -193,29 +230,27 @@ log_open(const char *path, log_replay_fn *fn, void *arg)
 			break;
 		}
 		len = get32(buf + off);
-		if (len > LOG_MAX_RECORD)
-			errx(EXIT_USAGE, "%s: corrupt record at offset %zu: "
-			    "length %zu", path, off, len);
-		if (size - off - HDR_LEN < len) {
+		end = off + HDR_LEN + len;
+		if (end > size) {
 			truncate_tail(l, off, size, "torn record");
 			size = off;
 			break;
 		}
-		if (crc32c(crc32c(0, buf + off, 4), buf + off + HDR_LEN, len) !=
-		    get32(buf + off + 4)) {
-			if (off + HDR_LEN + len == size ||
-			    all_zero(buf + off, size - off)) {
+		if (len > LOG_MAX_RECORD || crc32c(crc32c(0, buf + off, 4),
+		    buf + off + HDR_LEN, len) != get32(buf + off + 4)) {
+			if (all_zero(buf + end, size - end)) {
 				truncate_tail(l, off, size, "torn record");
 				size = off;
 				break;
 			}
-			errx(EXIT_USAGE, "%s: corrupt record at offset %zu: "
-			    "bad checksum", path, off);
+			errx(EXIT_USAGE, "%s: corrupt record at offset %zu: %s",
+			    path, off, len > LOG_MAX_RECORD ? "bad length" :
+			    "bad checksum");
 		}
 		fn(arg, (char *)buf + off + HDR_LEN, len);
 	}
 	free(buf);
-	l->end = off < size ? off : size;
+	l->end = l->synced = off < size ? off : size;
 	l->alloc = size;
 	if (open_logs == NULL)
 		atexit(trim_all);
@@ -362,11 +397,8 @@ preallocate(struct hlog *l, size_t need)
 		}
 		l->alloc += (size_t)w;
 	}
-	if (!l->nosync) {
-		if (fdatasync(l->fd) == -1)
-			err(EXIT_FAIL, "%s: fdatasync", l->path);
-		l->syncs++;
-	}
+	if (!l->nosync)
+		sync_or_die(l);
 }
 
 void
@@ -395,11 +427,8 @@ log_flush(struct hlog *l)
 		l->alloc = l->end;	/* grown past the zeros: see preallocate */
 	if (!l->forced && (l->nw == 0 || now_ms() < l->due))
 		return;		/* nothing urgent, nothing due yet */
-	if (!l->nosync && (l->forced || l->nw > 0)) {
-		if (fdatasync(l->fd) == -1)
-			err(EXIT_FAIL, "%s: fdatasync", l->path);
-		l->syncs++;
-	}
+	if (!l->nosync && (l->forced || l->nw > 0))
+		sync_or_die(l);
 	l->forced = 0;
 	/* Callbacks may append again: detach the list before calling. */
 	w = l->w;
@@ -439,10 +468,10 @@ log_truncate(struct hlog *l, long long size)
 		    size);
 	if (ftruncate(l->fd, (off_t)size) == -1)
 		err(EXIT_FAIL, "%s: ftruncate", l->path);
-	if (fdatasync(l->fd) == -1)
-		err(EXIT_FAIL, "%s: fdatasync", l->path);
-	l->syncs++;
 	l->end = l->alloc = (size_t)size;
+	if (l->synced > l->end)
+		l->synced = l->end;
+	sync_or_die(l);
 }
 
 void

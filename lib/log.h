@@ -9,11 +9,16 @@
  * clean close, or exit(3), cuts the zeros off.  (A real record never starts with a
  * zero header: the CRC-32C of a zero length is not zero.)
  *
- * log_open() replays every record to a callback.  Trailing zeros are the
- * clean end.  A torn last record (short, or failing its CRC with nothing
- * but zeros after it) is truncated and reported on stderr; a bad record with valid data after it is corruption:
- * the process exits 2 naming the file and the byte offset.  A new file is
- * created with its magic, synced, and its directory synced.
+ * log_open() locks the file (filelock.h: a second daemon on the same log
+ * exits 3 naming the holder), syncs it (so records a killed process left
+ * only in the page cache are durable before anyone acts on them) and
+ * replays every record to a callback.  Trailing zeros are the clean end.
+ * A torn last record (a header or length running past the end, or a
+ * record failing its CRC with nothing but zeros after the end it claims)
+ * is truncated and reported on stderr; a bad record with valid data after
+ * it is corruption: the process exits 2 naming the file and the byte
+ * offset.  A new file is created with its magic, synced, and its
+ * directory synced.
  *
  * Appends are buffered in memory.  log_flush() writes everything buffered
  * with one write(2) and, if any forced record is among it, one fdatasync(2);
@@ -31,7 +36,10 @@
  * Promise: a done callback is called only after its record is on stable
  * storage (unless syncing is disabled with log_set_nosync, for demos and
  * benchmarks).  A failed write or sync is never ignored: the process exits 1
- * with a message naming the file, acknowledging nothing more.
+ * with a message naming the file, acknowledging nothing more; after a
+ * failed sync the file is first cut back to what the last good sync
+ * covered, so a restarted daemon never replays a record that the kernel
+ * may have lost.
  *
  * For replication (added later, nothing above changed): log_truncate()
  * cuts the log back to a record boundary the caller knows, durably, so a
