@@ -31,6 +31,8 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xmemdup(const void *p, size_t n);	/* adds a terminating NUL */
+/* A new string formatted as printf(3) does. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints "PROGNAME VERSION" on stdout and exits 0 (the -V option). */
 void print_version(void) __attribute__((noreturn));

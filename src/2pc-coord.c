@@ -6,36 +6,48 @@
  * as an operand NAME=SOCK.  The coordinator sends PREPARE to every named
  * participant, and commits only if all vote yes within -t seconds.
  *
- * Presumed abort: the COMMIT decision (with the participant list) is the
- * only forced write; it is made durable before any COMMIT is sent and
- * before the client is told "commit".  END is written lazily once every
- * participant has acknowledged; aborts are written lazily and need no
- * acknowledgement.  After a crash, every decision without END is resent
- * until acknowledged; anything else is aborted, which is also the answer
- * to a participant asking about a transaction the log does not know.
+ * Identity: the coordinator is named by a random id made when its log is
+ * created (the log's first record), and a transaction by (that id, txid).
+ * Every message about a transaction carries the id, so participants
+ * serving several coordinators keep their transactions apart, and a
+ * coordinator that lost its log is a new coordinator, not one that forgot.
+ *
+ * Presumed abort, with one addition: a BEGIN record (txid, digest of the
+ * submission, participants) is forced before the first PREPARE, so a txid
+ * is never reused, not even across a crash that lost every volatile
+ * trace of the transaction; a resubmission of the same txid (a client's
+ * retry) is told that transaction's true outcome.  The COMMIT decision
+ * (with the participant list) is forced before any COMMIT is sent and
+ * before anyone (client or asking participant) learns "commit".  END is
+ * written lazily once every participant has acknowledged; aborts are
+ * written lazily and need no acknowledgement.  After a crash, every
+ * decision without END is resent until acknowledged, and every begun
+ * transaction without a decision is aborted.
  */
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "crash.h"
 #include "daemon.h"
 #include "evloop.h"
 #include "log.h"
+#include "md5.h"
 #include "sock.h"
 #include "strmap.h"
 #include "trace.h"
 #include "util.h"
 #include "wire.h"
 
-#define RETRY_MS		250
-#define STDIN_WINDOW		256
+#define RETRY_MS	250
+#define WARN_EVERY_MS	30000	/* how often a stuck delivery is reported */
+#define DIGEST_LEN	32	/* hex digits of an MD5 */
 
 struct part {
 	char *name;
@@ -43,40 +55,67 @@ struct part {
 	int operand;		/* named on the command line */
 	struct wconn *c;
 	int recovered;		/* answered our RECOVER on this connection */
+	long long warned;	/* when we last said it cannot be reached */
 };
 
-enum cstate { C_VOTING, C_COMMITTING };
+/*
+ * A transaction's life.  Only C_VOTING, C_DECIDING and C_COMMITTING are
+ * live; the others are remembered to answer retries and late questions.
+ */
+enum cstate {
+	C_VOTING,	/* BEGIN appended; PREPAREs sent once it is durable */
+	C_DECIDING,	/* all voted yes; COMMIT appended, not yet durable */
+	C_COMMITTING,	/* COMMIT durable: sent until every participant acks */
+	C_COMMITTED,	/* every participant acknowledged */
+	C_ABORTED
+};
 
 struct cpart {
 	struct part *p;
-	char *payload;		/* escaped, as on the wire */
+	char *payload;		/* escaped, as on the wire; live only */
 	int sent, voted, acked;
+};
+
+/* Someone waiting for an outcome: a client connection or a stdin line. */
+struct waiter {
+	struct wconn *client;	/* held */
+	struct outline *out;
+	struct waiter *next;
+};
+
+/* A stdin outcome line, printed in input order once known. */
+struct outline {
+	char *text;		/* NULL until the outcome is known */
+	struct outline *next;
 };
 
 struct ctx {
 	char *txid;
+	char digest[DIGEST_LEN + 1];
 	enum cstate st;
+	char *reason;		/* C_ABORTED */
 	struct cpart *cp;
 	int n;
-	int from_stdin;
-	struct wconn *client;	/* held while the client waits */
+	struct waiter *waiters;
 	long long timer;
 	struct ctx *prev, *next;	/* live list */
 };
 
-/* Outcome markers in `known` for transactions no longer live. */
-static char committed_mark, aborted_mark;
-
 static struct evloop *ev;
 static struct hlog *clog;
-static struct strmap *known;	/* txid -> struct ctx or a marker */
+static struct strmap *known;	/* txid -> struct ctx, every txid ever begun */
 static struct ctx *live;
 static struct part **parts;
 static int nparts;
-static char *cid, *csock_abs;
+static char *cid;		/* our identity, from the log */
+static char *cname;		/* how participants show us: socket or log */
+static char *csock_abs;		/* our socket, or "-" */
 static long timeout_ms = 5000;
+static long jobs = 1;		/* stdin transactions at a time */
 static int any_uid, daemon_mode;
-static int stdin_open = 1, stdin_inflight;
+static int stdin_open = 1;
+static struct outline *out_head, **out_tail = &out_head;
+static long out_pending;	/* stdin lines without an outcome yet */
 static long long drain_deadline;
 static int n_abort, n_malformed;
 
@@ -86,10 +125,22 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: 2pc-coord [-AhSV] [-m mode] [-r fd] [-s sock] [-t secs] "
-	    "-l log NAME=SOCK...\n"
+	    "usage: 2pc-coord [-AhSV] [-j jobs] [-m mode] [-r fd] [-s sock] "
+	    "[-t secs]\n"
+	    "                 -l log name=sock ...\n"
 	    "       2pc-coord -C sock\n");
 	exit(status);
+}
+
+/* Prints why the command line is wrong, then the usage; exits 2. */
+static void
+bad_usage(const char *fmt, const char *arg) __attribute__((noreturn));
+
+static void
+bad_usage(const char *fmt, const char *arg)
+{
+	warnx(fmt, arg);
+	usage(stderr, EXIT_USAGE);
 }
 
 /* Returns the participant NAME at SOCK, adding it if new. */
@@ -125,6 +176,72 @@ operand_part(const char *name)
 	return NULL;
 }
 
+static struct ctx *
+ctx_new(const char *txid)
+{
+	struct ctx *x = xcalloc(1, sizeof(*x));
+
+	x->txid = xstrdup(txid);
+	strmap_put(known, txid, x);
+	return x;
+}
+
+static void
+cpart_add(struct ctx *x, struct part *p, const char *payload)
+{
+	x->cp = xrealloc(x->cp, (size_t)(x->n + 1) * sizeof(*x->cp));
+	memset(&x->cp[x->n], 0, sizeof(*x->cp));
+	x->cp[x->n].p = p;
+	x->cp[x->n++].payload = payload != NULL ? xstrdup(payload) : NULL;
+}
+
+/* Returns the participant list "NAME=SOCK,..." of X (a new string). */
+static char *
+part_list(const struct ctx *x)
+{
+	char *list = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&list, &len);
+	int i;
+
+	if (fp == NULL)
+		err(EXIT_FAIL, "open_memstream");
+	for (i = 0; i < x->n; i++)
+		fprintf(fp, "%s%s=%s", i ? "," : "", x->cp[i].p->name,
+		    x->cp[i].p->sock);
+	if (fclose(fp) == EOF)
+		err(EXIT_FAIL, "open_memstream");
+	return list;
+}
+
+/* Parses a participant list into X's participants; -1 if malformed. */
+static int
+parse_part_list(struct ctx *x, char *list)
+{
+	char *p, *next, *eq;
+
+	for (p = list; p != NULL; p = next) {
+		if ((next = strchr(p, ',')) != NULL)
+			*next++ = '\0';
+		if ((eq = strchr(p, '=')) == NULL)
+			return -1;
+		*eq = '\0';
+		cpart_add(x, part_find(p, eq + 1, 0), NULL);
+	}
+	return 0;
+}
+
+static struct cpart *
+find_cpart(struct ctx *x, const char *name)
+{
+	int i;
+
+	for (i = 0; i < x->n; i++)
+		if (strcmp(x->cp[i].p->name, name) == 0)
+			return &x->cp[i];
+	return NULL;
+}
+
 static void
 live_add(struct ctx *x)
 {
@@ -134,66 +251,105 @@ live_add(struct ctx *x)
 	live = x;
 }
 
+/* Ends X's live part: it is only remembered from now on. */
 static void
-ctx_free(struct ctx *x)
+live_del(struct ctx *x)
 {
 	int i;
 
 	if (x->prev != NULL)
 		x->prev->next = x->next;
-	else
+	else if (live == x)
 		live = x->next;
 	if (x->next != NULL)
 		x->next->prev = x->prev;
+	x->prev = x->next = NULL;
 	if (x->timer != 0)
 		ev_del_timer(ev, x->timer);
-	if (x->client != NULL)
-		wire_release(x->client);
-	for (i = 0; i < x->n; i++)
+	x->timer = 0;
+	for (i = 0; i < x->n; i++) {
 		free(x->cp[i].payload);
-	free(x->cp);
-	free(x->txid);
-	free(x);
+		x->cp[i].payload = NULL;
+	}
 }
 
 /* ---- outcomes ---- */
 
 static void
-answer(struct ctx *x, const char *outcome, const char *reason)
+out_flush(void)
 {
-	if (x->from_stdin) {
-		if (reason != NULL)
-			printf("%s\t%s\t%s\n", x->txid, outcome, reason);
-		else
-			printf("%s\t%s\n", x->txid, outcome);
-		stdin_inflight--;
-	} else if (x->client != NULL) {
-		if (reason != NULL)
-			wire_sendf(x->client, "OUTCOME %s\t%s\t%s", x->txid,
-			    outcome, reason);
-		else
-			wire_sendf(x->client, "OUTCOME %s\t%s", x->txid,
-			    outcome);
-		if (crash_armed)
-			wire_flush(x->client);
-		wire_release(x->client);
-		x->client = NULL;
+	struct outline *o;
+
+	while ((o = out_head) != NULL && o->text != NULL) {
+		fputs(o->text, stdout);
+		out_head = o->next;
+		if (out_head == NULL)
+			out_tail = &out_head;
+		free(o->text);
+		free(o);
 	}
 }
 
+/* Tells W the outcome line LINE ("TXID<TAB>commit"...); frees W. */
+static void
+tell(struct waiter *w, const char *line)
+{
+	if (w->out != NULL) {
+		w->out->text = xasprintf("%s\n", line);
+		out_pending--;
+	} else if (w->client != NULL) {
+		wire_sendf(w->client, "OUTCOME %s", line);
+		if (crash_armed)
+			wire_flush(w->client);
+		wire_release(w->client);
+	}
+	free(w);
+}
+
+/* The outcome line of a decided transaction, or NULL while undecided. */
+static char *
+outcome_line(const struct ctx *x)
+{
+	if (x->st == C_COMMITTING || x->st == C_COMMITTED)
+		return xasprintf("%s\tcommit", x->txid);
+	if (x->st == C_ABORTED)
+		return xasprintf("%s\tabort\t%s", x->txid, x->reason);
+	return NULL;
+}
+
+static void
+tell_all(struct ctx *x)
+{
+	char *line = outcome_line(x);
+	struct waiter *w;
+
+	while ((w = x->waiters) != NULL) {
+		x->waiters = w->next;
+		tell(w, line);
+	}
+	free(line);
+}
+
+/* Aborts X; REASON (control bytes shown as blanks) goes to its askers. */
 static void
 abort_ctx(struct ctx *x, const char *reason)
 {
+	char *r;
 	int i;
 
-	log_appendf(clog, LOG_LAZY, NULL, NULL, "A\t%s", x->txid);
-	strmap_put(known, x->txid, &aborted_mark);
+	x->st = C_ABORTED;
+	x->reason = xstrdup(reason);
+	for (r = x->reason; *r != '\0'; r++)
+		if ((unsigned char)*r < ' ')
+			*r = ' ';
+	log_appendf(clog, LOG_LAZY, NULL, NULL, "A\t%s\t%s", x->txid,
+	    x->reason);
 	for (i = 0; i < x->n; i++)
 		if (x->cp[i].sent && x->cp[i].p->c != NULL)
-			wire_sendf(x->cp[i].p->c, "ABORT %s", x->txid);
+			wire_sendf(x->cp[i].p->c, "ABORT %s %s", cid, x->txid);
 	n_abort++;
-	answer(x, "abort", reason);
-	ctx_free(x);
+	tell_all(x);
+	live_del(x);
 }
 
 static void
@@ -201,11 +357,12 @@ send_commit(struct ctx *x, struct cpart *cp)
 {
 	if (cp->p->c == NULL || cp->acked)
 		return;
-	wire_sendf(cp->p->c, "COMMIT %s", x->txid);
+	wire_sendf(cp->p->c, "COMMIT %s %s", cid, x->txid);
 	if (crash_armed)
 		wire_flush(cp->p->c);
 }
 
+/* The COMMIT record is durable: only now may anyone learn "commit". */
 static void
 decided(void *arg)
 {
@@ -217,47 +374,37 @@ decided(void *arg)
 	for (i = 0; i < x->n; i++)
 		send_commit(x, &x->cp[i]);
 	CRASH_POINT("coord.commit-sent");
-	answer(x, "commit", NULL);
+	tell_all(x);
 	CRASH_POINT("coord.answered");
 }
 
 static void
 decide_commit(struct ctx *x)
 {
-	char *list = NULL;
-	size_t len = 0;
-	FILE *fp = open_memstream(&list, &len);
-	int i;
+	char *list = part_list(x);
 
 	CRASH_POINT("coord.voted");
 	if (x->timer != 0)
 		ev_del_timer(ev, x->timer);
 	x->timer = 0;
-	for (i = 0; i < x->n; i++)
-		fprintf(fp, "%s%s=%s", i ? "," : "", x->cp[i].p->name,
-		    x->cp[i].p->sock);
-	fclose(fp);
-	x->st = C_COMMITTING;	/* a QUERY from now on learns commit */
+	x->st = C_DECIDING;
 	log_appendf(clog, LOG_FORCED, decided, x, "C\t%s\t%s", x->txid, list);
 	free(list);
 }
 
 static void
-acked(struct ctx *x, struct part *p)
+acked(struct ctx *x, struct cpart *cp)
 {
-	int i, all = 1;
+	int i;
 
-	for (i = 0; i < x->n; i++) {
-		if (x->cp[i].p == p)
-			x->cp[i].acked = 1;
-		all &= x->cp[i].acked;
-	}
-	if (!all)
-		return;
+	cp->acked = 1;
+	for (i = 0; i < x->n; i++)
+		if (!x->cp[i].acked)
+			return;
 	CRASH_POINT("coord.acked");
 	log_appendf(clog, LOG_LAZY, NULL, NULL, "E\t%s", x->txid);
-	strmap_put(known, x->txid, &committed_mark);
-	ctx_free(x);
+	x->st = C_COMMITTED;
+	live_del(x);
 }
 
 static long
@@ -284,20 +431,34 @@ vote_timeout(struct evloop *e, long long id, void *arg)
 static void part_line(struct wconn *, char *, size_t, void *);
 static void part_close(struct wconn *, void *);
 
-/* Returns a connection to P, opening it (and resending what P lacks). */
+/*
+ * Returns a connection to P, opening it (and resending what P lacks), or
+ * NULL; says so, at most every WARN_EVERY_MS, when P cannot be reached
+ * while a commit waits for it.
+ */
 static struct wconn *
-part_conn(struct part *p)
+part_conn(struct part *p, const char *waiting)
 {
+	long long now;
 	struct ctx *x;
 	int fd, i;
 
 	if (p->c != NULL)
 		return p->c;
-	if ((fd = sock_connect(p->sock)) == -1)
+	if ((fd = sock_connect(p->sock)) == -1) {
+		now = ev_now_ms();
+		if (waiting != NULL && (p->warned == 0 ||
+		    now - p->warned >= WARN_EVERY_MS)) {
+			warn("%s: cannot deliver the commit of %s yet: %s",
+			    p->name, waiting, p->sock);
+			p->warned = now;
+		}
 		return NULL;
+	}
+	p->warned = 0;
 	p->c = wire_new(fd, p->name, part_line, part_close, p);
 	p->recovered = 0;
-	wire_sendf(p->c, "RECOVER %s", cid);
+	wire_sendf(p->c, "RECOVER %s %s", cid, cname);
 	for (x = live; x != NULL; x = x->next)
 		if (x->st == C_COMMITTING)
 			for (i = 0; i < x->n; i++)
@@ -331,31 +492,41 @@ part_close(struct wconn *c, void *arg)
 	}
 }
 
-/* Answers QUERY TXID: commit only if a commit decision exists. */
+/*
+ * Answers QUERY CID TXID NAME.  A transaction is (coordinator, txid), and
+ * the answer is about the one NAME took part in: COMMIT only once the
+ * decision is durable and NAME is among its participants, PENDING while
+ * it is undecided, ABORT for anything else (presumed abort: a txid we
+ * never began, or began and aborted).  A question for another coordinator
+ * gets UNKNOWN, so the asker turns to its peers.
+ */
 static void
-answer_query(struct wconn *c, const char *txid)
+answer_query(struct wconn *c, const char *qcid, const char *txid,
+    const char *name)
 {
-	void *v = strmap_get(known, txid);
-	struct ctx *x = v;
+	struct ctx *x = strmap_get(known, txid);
 
-	if (v == &committed_mark || (v != NULL && v != &aborted_mark &&
-	    x->st == C_COMMITTING))
-		wire_sendf(c, "COMMIT %s", txid);
-	else if (v != NULL && v != &aborted_mark)
-		wire_sendf(c, "PENDING %s", txid);
+	if (strcmp(qcid, cid) != 0)
+		wire_sendf(c, "UNKNOWN %s %s", qcid, txid);
+	else if (x == NULL || find_cpart(x, name) == NULL)
+		wire_sendf(c, "ABORT %s %s", cid, txid);
+	else if (x->st == C_COMMITTING || x->st == C_COMMITTED)
+		wire_sendf(c, "COMMIT %s %s", cid, txid);
+	else if (x->st == C_VOTING || x->st == C_DECIDING)
+		wire_sendf(c, "PENDING %s %s", cid, txid);
 	else
-		wire_sendf(c, "ABORT %s", txid);
+		wire_sendf(c, "ABORT %s %s", cid, txid);
 }
 
-static struct cpart *
-find_cpart(struct ctx *x, struct part *p)
+/* Handles "QUERY CID TXID NAME" in F (4 fields); -1 if malformed. */
+static int
+on_query(struct wconn *c, char **f, int n)
 {
-	int i;
-
-	for (i = 0; i < x->n; i++)
-		if (x->cp[i].p == p)
-			return &x->cp[i];
-	return NULL;
+	if (n != 4 || strcmp(f[0], "QUERY") != 0 || !wire_token_ok(f[1]) ||
+	    !wire_token_ok(f[2]) || !wire_token_ok(f[3]))
+		return -1;
+	answer_query(c, f[1], f[2], f[3]);
+	return 0;
 }
 
 static void
@@ -364,12 +535,11 @@ part_line(struct wconn *c, char *line, size_t len, void *arg)
 	struct part *p = arg;
 	struct cpart *cp;
 	struct ctx *x;
-	char *f[4], why[400];
-	void *v;
+	char *f[5], why[400];
 	int n, i;
 
 	(void)len;
-	n = wire_split(line, f, 4);
+	n = wire_split(line, f, 5);
 	if (n >= 1 && strcmp(f[0], "ERR") == 0) {
 		warnx("%s: %s", p->name, line);
 		return;
@@ -378,24 +548,22 @@ part_line(struct wconn *c, char *line, size_t len, void *arg)
 		p->recovered = 1;
 		return;
 	}
-	if (n < 2) {
-		wire_fail(c, "malformed reply");
+	if (on_query(c, f, n) == 0)
+		return;
+	if (n < 3 || strcmp(f[1], cid) != 0) {
+		wire_fail(c, "malformed message or another coordinator's id");
 		return;
 	}
-	if (strcmp(f[0], "QUERY") == 0) {
-		answer_query(c, f[1]);
-		return;
-	}
-	v = strmap_get(known, f[1]);
-	x = (v == NULL || v == &committed_mark || v == &aborted_mark) ?
-	    NULL : v;
-	cp = x != NULL ? find_cpart(x, p) : NULL;
-	if (strcmp(f[0], "VOTE") == 0 && n >= 3) {
-		if (cp == NULL || x->st != C_VOTING || cp->voted)
+	x = strmap_get(known, f[2]);
+	cp = x != NULL ? find_cpart(x, p->name) : NULL;
+	if (cp != NULL && cp->p != p)
+		cp = NULL;
+	if (strcmp(f[0], "VOTE") == 0 && n >= 4) {
+		if (cp == NULL || x->st != C_VOTING || cp->voted || !cp->sent)
 			return;		/* late: the outcome is known */
-		if (strcmp(f[2], "yes") != 0) {
+		if (strcmp(f[3], "yes") != 0) {
 			snprintf(why, sizeof(why), "%s voted no%s%s", p->name,
-			    n > 3 ? ": " : "", n > 3 ? f[3] : "");
+			    n > 4 ? ": " : "", n > 4 ? f[4] : "");
 			abort_ctx(x, why);
 			return;
 		}
@@ -404,9 +572,9 @@ part_line(struct wconn *c, char *line, size_t len, void *arg)
 			if (!x->cp[i].voted)
 				return;
 		decide_commit(x);
-	} else if (strcmp(f[0], "ACK") == 0 && n == 2) {
+	} else if (strcmp(f[0], "ACK") == 0 && n == 3) {
 		if (cp != NULL && x->st == C_COMMITTING)
-			acked(x, p);
+			acked(x, cp);
 	} else
 		wire_fail(c, "unknown verb or wrong arguments");
 }
@@ -414,15 +582,17 @@ part_line(struct wconn *c, char *line, size_t len, void *arg)
 /* ---- starting transactions ---- */
 
 /*
- * Parses "TXID<TAB>NAME=PAYLOAD..." (LINE is modified).  Returns a new
- * transaction, or NULL with the reason in WHY and the txid (if any) in
- * *TXID.
+ * Parses "TXID<TAB>NAME=PAYLOAD..." (LINE is modified).  Returns a new,
+ * unregistered transaction, or NULL with the reason in WHY and the txid
+ * (if any) in *TXID.
  */
 static struct ctx *
 parse_tx(char *line, char **txid, char *why, size_t whylen)
 {
 	struct ctx *x;
+	unsigned char sum[16];
 	char *tab, *field, *eq, *check;
+	struct part *p;
 	int i;
 
 	*txid = NULL;
@@ -436,8 +606,11 @@ parse_tx(char *line, char **txid, char *why, size_t whylen)
 		return NULL;
 	}
 	*txid = line;
+	md5(tab + 1, strlen(tab + 1), sum);
 	x = xcalloc(1, sizeof(*x));
 	x->txid = xstrdup(line);
+	for (i = 0; i < 16; i++)
+		snprintf(x->digest + 2 * i, 3, "%02x", sum[i]);
 	for (field = tab + 1; field != NULL; field = tab) {
 		if ((tab = strchr(field, '\t')) != NULL)
 			*tab++ = '\0';
@@ -446,19 +619,16 @@ parse_tx(char *line, char **txid, char *why, size_t whylen)
 			goto bad;
 		}
 		*eq = '\0';
-		x->cp = xrealloc(x->cp, (size_t)(x->n + 1) * sizeof(*x->cp));
-		memset(&x->cp[x->n], 0, sizeof(*x->cp));
-		if ((x->cp[x->n].p = operand_part(field)) == NULL) {
+		if ((p = operand_part(field)) == NULL) {
 			snprintf(why, whylen, "unknown participant %.200s",
 			    field);
 			goto bad;
 		}
-		for (i = 0; i < x->n; i++)
-			if (x->cp[i].p == x->cp[x->n].p) {
-				snprintf(why, whylen, "participant %.200s "
-				    "named twice", field);
-				goto bad;
-			}
+		if (find_cpart(x, field) != NULL) {
+			snprintf(why, whylen, "participant %.200s "
+			    "named twice", field);
+			goto bad;
+		}
 		check = xstrdup(eq + 1);
 		if (wire_unescape(check, strlen(check)) < 0) {
 			free(check);
@@ -467,7 +637,7 @@ parse_tx(char *line, char **txid, char *why, size_t whylen)
 			goto bad;
 		}
 		free(check);
-		x->cp[x->n++].payload = xstrdup(eq + 1);
+		cpart_add(x, p, eq + 1);
 	}
 	return x;
 bad:
@@ -479,42 +649,26 @@ bad:
 	return NULL;
 }
 
-/* Sends PREPARE for a new transaction X to every participant it names. */
+/* The BEGIN record is durable: the txid is ours; send PREPARE. */
 static void
-start_tx(struct ctx *x)
+begun(void *arg)
 {
-	char *peers = NULL, why[300];
-	size_t len = 0;
-	FILE *fp;
+	struct ctx *x = arg;
+	char *peers = part_list(x), why[300];
 	int i;
 
-	if (strmap_get(known, x->txid) != NULL) {
-		live_add(x);
-		n_abort++;
-		answer(x, "abort", "duplicate txid");
-		ctx_free(x);
-		return;
-	}
-	strmap_put(known, x->txid, x);
-	live_add(x);
-	x->st = C_VOTING;
-	fp = open_memstream(&peers, &len);
-	for (i = 0; i < x->n; i++)
-		fprintf(fp, "%s%s=%s", i ? "," : "", x->cp[i].p->name,
-		    x->cp[i].p->sock);
-	fclose(fp);
-	CRASH_POINT("coord.prepare");
+	CRASH_POINT("coord.begun");
 	for (i = 0; i < x->n; i++) {
 		struct part *p = x->cp[i].p;
 
-		if (part_conn(p) == NULL) {
+		if (part_conn(p, NULL) == NULL) {
 			free(peers);
 			snprintf(why, sizeof(why), "%s unreachable", p->name);
 			abort_ctx(x, why);
 			return;
 		}
-		wire_sendf(p->c, "PREPARE %s %s %s %s %s", x->txid, p->name,
-		    csock_abs, peers, x->cp[i].payload);
+		wire_sendf(p->c, "PREPARE %s %s %s %s %s %s", cid, x->txid,
+		    p->name, csock_abs, peers, x->cp[i].payload);
 		if (crash_armed)
 			wire_flush(p->c);
 		x->cp[i].sent = 1;
@@ -524,13 +678,61 @@ start_tx(struct ctx *x)
 	x->timer = ev_add_timer(ev, timeout_ms, vote_timeout, x);
 }
 
+/*
+ * Submits transaction X for W.  A new txid is begun; a known one is a
+ * resubmission: the same content is a retry and gets the true outcome
+ * (now, or when it is decided); other content is refused, and the
+ * transaction that owns the txid is left alone.
+ */
+static void
+submit(struct ctx *x, struct waiter *w)
+{
+	struct ctx *old = strmap_get(known, x->txid);
+	char *list, *line;
+	int i;
+
+	if (old != NULL) {
+		if (strcmp(old->digest, x->digest) != 0) {
+			n_abort++;
+			line = xasprintf("%s\tabort\ttxid already used by "
+			    "another transaction", x->txid);
+			tell(w, line);
+			free(line);
+		} else if ((line = outcome_line(old)) != NULL) {
+			n_abort += old->st == C_ABORTED;
+			tell(w, line);
+			free(line);
+		} else {
+			w->next = old->waiters;
+			old->waiters = w;
+		}
+		for (i = 0; i < x->n; i++)
+			free(x->cp[i].payload);
+		free(x->cp);
+		free(x->txid);
+		free(x);
+		return;
+	}
+	strmap_put(known, x->txid, x);
+	live_add(x);
+	x->st = C_VOTING;
+	x->waiters = w;
+	CRASH_POINT("coord.prepare");
+	list = part_list(x);
+	log_appendf(clog, LOG_FORCED, begun, x, "B\t%s\t%s\t%s", x->txid,
+	    x->digest, list);
+	free(list);
+}
+
 /* ---- clients on the socket ---- */
 
 static void
 client_line(struct wconn *c, char *line, size_t len, void *arg)
 {
+	struct waiter *w;
 	struct ctx *x;
-	char why[300], *txid;
+	char why[300], *txid, *f[4];
+	int n;
 
 	(void)len;
 	(void)arg;
@@ -539,24 +741,28 @@ client_line(struct wconn *c, char *line, size_t len, void *arg)
 			wire_fail(c, why);
 			return;
 		}
+		w = xcalloc(1, sizeof(*w));
 		wire_hold(c);
-		x->client = c;
-		start_tx(x);
-	} else if (strncmp(line, "QUERY ", 6) == 0 &&
-	    wire_token_ok(line + 6)) {
-		answer_query(c, line + 6);
-	} else if (strcmp(line, "STATS") == 0) {
-		struct ctx *x;
+		w->client = c;
+		submit(x, w);
+		return;
+	}
+	n = wire_split(line, f, 4);
+	if (on_query(c, f, n) == 0)
+		;
+	else if (n == 1 && strcmp(f[0], "STATS") == 0) {
+		struct ctx *y;
 		int pending = 0;
 
-		for (x = live; x != NULL; x = x->next)
+		for (y = live; y != NULL; y = y->next)
 			pending++;
 		wire_sendf(c, "STATS syncs=%llu pending=%d", log_syncs(clog),
 		    pending);
-	} else if (strncmp(line, "ACK ", 4) == 0) {
+	} else if (n == 3 && strcmp(f[0], "ACK") == 0) {
 		/* An ack to a QUERY answer; our own connection gets one too. */
 	} else
-		wire_fail(c, "unknown verb or wrong arguments");
+		wire_fail(c, "unknown verb or wrong arguments (TX, QUERY, "
+		    "STATS)");
 }
 
 static void
@@ -571,35 +777,64 @@ on_accept(struct evloop *e, int fd, int events, void *arg)
 		wire_new(cfd, "client", client_line, NULL, NULL);
 }
 
-/* ---- stdin ---- */
+/* ---- stdin: at most -j transactions at a time, outcomes in order ---- */
 
 static char *inbuf;
 static size_t inlen, incap;
-
-static void stdin_readable(struct evloop *, int, int, void *);
+static int stdin_eof;
 
 static void
-stdin_line(char *line)
+stdin_line(char *line, size_t len)
 {
+	struct waiter *w = xcalloc(1, sizeof(*w));
 	struct ctx *x;
-	char why[300], *txid;
+	char why[300], *txid = NULL, *text;
 
-	if ((x = parse_tx(line, &txid, why, sizeof(why))) == NULL) {
-		warnx("bad input line: %s", why);
-		printf("%s\tabort\tbad input: %s\n", txid != NULL ? txid : "-",
-		    why);
-		n_malformed++;
+	w->out = xcalloc(1, sizeof(*w->out));
+	*out_tail = w->out;
+	out_tail = &w->out->next;
+	out_pending++;
+	if (len > WIRE_MAX_LINE)
+		snprintf(why, sizeof(why), "line too long");
+	else if ((x = parse_tx(line, &txid, why, sizeof(why))) != NULL) {
+		submit(x, w);
 		return;
 	}
-	x->from_stdin = 1;
-	stdin_inflight++;
-	start_tx(x);
+	warnx("bad input line: %s", why);
+	text = xasprintf("%s\tabort\tbad input: %s", txid != NULL ? txid :
+	    "-", why);
+	tell(w, text);
+	free(text);
+	n_malformed++;
+}
+
+/* Starts the buffered stdin transactions while fewer than -j run. */
+static void
+stdin_take(void)
+{
+	char *start = inbuf, *end = inbuf + inlen, *nl;
+
+	while (out_pending < jobs && start < end) {
+		if ((nl = memchr(start, '\n', (size_t)(end - start))) == NULL) {
+			if (!stdin_eof)
+				break;
+			nl = end;	/* a last line without a newline */
+		}
+		*nl = '\0';
+		stdin_line(start, (size_t)(nl - start));
+		start = nl + 1;
+	}
+	if (start > end)
+		start = end;
+	inlen = (size_t)(end - start);
+	memmove(inbuf, start, inlen);
+	if (stdin_eof && inlen == 0)
+		stdin_open = 0;
 }
 
 static void
 stdin_readable(struct evloop *e, int fd, int events, void *arg)
 {
-	char *nl, *start;
 	ssize_t n;
 
 	(void)events;
@@ -613,35 +848,25 @@ stdin_readable(struct evloop *e, int fd, int events, void *arg)
 		return;
 	if (n == -1)
 		err(EXIT_FAIL, "stdin");
-	if (n == 0) {
-		if (inlen > 0) {
-			inbuf[inlen] = '\0';
-			inlen = 0;
-			stdin_line(inbuf);
-		}
-		stdin_open = 0;
-		ev_del_fd(e, fd, EV_READ);
-		return;
-	}
+	if (n == 0)
+		stdin_eof = 1;
 	inlen += (size_t)n;
-	start = inbuf;
-	while ((nl = memchr(start, '\n', inlen - (size_t)(start - inbuf))) !=
-	    NULL) {
-		*nl = '\0';
-		if (nl - start > WIRE_MAX_LINE) {
-			warnx("bad input line: too long");
-			printf("-\tabort\tbad input: line too long\n");
-			n_malformed++;
-		} else
-			stdin_line(start);
-		start = nl + 1;
-	}
-	inlen -= (size_t)(start - inbuf);
-	memmove(inbuf, start, inlen);
-	if (inlen > WIRE_MAX_LINE)
+	stdin_take();
+	if (inlen > WIRE_MAX_LINE + 1 && memchr(inbuf, '\n', inlen) == NULL)
 		errx(EXIT_USAGE, "stdin: line too long");
-	if (stdin_inflight >= STDIN_WINDOW)
-		ev_del_fd(e, fd, EV_READ);
+	if (stdin_eof || out_pending >= jobs)
+		ev_del_fd(e, fd, EV_READ);	/* resumed by stdin_resume */
+}
+
+/* Takes more stdin transactions once fewer than -j are running. */
+static void
+stdin_resume(void)
+{
+	if (!stdin_open || out_pending >= jobs)
+		return;
+	stdin_take();
+	if (!stdin_eof && out_pending < jobs)
+		ev_add_fd(ev, STDIN_FILENO, EV_READ, stdin_readable, NULL);
 }
 
 /* ---- housekeeping ---- */
@@ -649,7 +874,8 @@ stdin_readable(struct evloop *e, int fd, int events, void *arg)
 /*
  * Returns 1 when a run without -s is over: stdin is done, no transaction
  * is voting, every decision is acknowledged and every reachable
- * participant has been through recovery.
+ * participant has been through recovery; -1 while only deliveries are
+ * left; 0 otherwise.
  */
 static int
 finished(void)
@@ -660,7 +886,7 @@ finished(void)
 	if (stdin_open || daemon_mode)
 		return 0;
 	for (x = live; x != NULL; x = x->next)
-		if (x->st == C_VOTING)
+		if (x->st != C_COMMITTING)
 			return 0;
 	if (live != NULL)
 		return -1;
@@ -682,9 +908,7 @@ housekeeping(struct evloop *e, long long id, void *arg)
 		if (x->st == C_COMMITTING)
 			for (i = 0; i < x->n; i++)
 				if (!x->cp[i].acked)
-					part_conn(x->cp[i].p);
-	if (stdin_open && stdin_inflight < STDIN_WINDOW)
-		ev_add_fd(e, STDIN_FILENO, EV_READ, stdin_readable, NULL);
+					part_conn(x->cp[i].p, x->txid);
 	f = finished();
 	if (f == 1 || (f == -1 && drain_deadline != 0 &&
 	    ev_now_ms() >= drain_deadline))
@@ -699,12 +923,14 @@ before_sleep(struct evloop *e, void *arg)
 {
 	(void)arg;
 	for (;;) {
+		out_flush();
 		if (fflush(stdout) == EOF)
 			err(EXIT_FAIL, "stdout");
 		if (!log_pending(clog))
 			break;
 		log_flush(clog);
 	}
+	stdin_resume();
 	if (!daemon_mode && !stdin_open && finished() == 1)
 		ev_stop(e);
 }
@@ -712,53 +938,66 @@ before_sleep(struct evloop *e, void *arg)
 /* ---- recovery ---- */
 
 static void
+malformed(void)
+{
+	errx(EXIT_USAGE, "log: malformed record");
+}
+
+/*
+ * Replays one record: N (our id, first), B (begun), C (commit decided),
+ * A (aborted), E (ended).
+ */
+static void
 replay(void *arg, const char *rec, size_t len)
 {
-	char *copy = xmemdup(rec, len), *f[3], *p, *next, *eq;
+	char *copy = xmemdup(rec, len), *f[4], *p, *next;
 	struct ctx *x;
-	void *v;
 	int n = 0;
 
 	(void)arg;
-	for (p = copy; n < 3 && p != NULL; p = next) {
-		if ((next = strchr(p, '\t')) != NULL)
+	for (p = copy; n < 4 && p != NULL; p = next) {
+		if ((next = strchr(p, '\t')) != NULL && n < 3)
 			*next++ = '\0';
+		else
+			next = NULL;
 		f[n++] = p;
 	}
-	if (n < 2 || strlen(f[0]) != 1)
-		errx(EXIT_USAGE, "log: malformed record");
-	v = strmap_get(known, f[1]);
-	x = (v == NULL || v == &committed_mark || v == &aborted_mark) ?
-	    NULL : v;
+	if (n < 2 || strlen(f[0]) != 1 || (cid == NULL) != (f[0][0] == 'N'))
+		malformed();
+	x = strmap_get(known, f[1]);
 	switch (f[0][0]) {
-	case 'C':
-		if (n != 3 || x != NULL)
-			errx(EXIT_USAGE, "log: malformed record");
-		x = xcalloc(1, sizeof(*x));
-		x->txid = xstrdup(f[1]);
-		x->st = C_COMMITTING;
-		for (p = f[2]; p != NULL; p = next) {
-			if ((next = strchr(p, ',')) != NULL)
-				*next++ = '\0';
-			if ((eq = strchr(p, '=')) == NULL)
-				errx(EXIT_USAGE, "log: malformed record");
-			*eq = '\0';
-			x->cp = xrealloc(x->cp, (size_t)(x->n + 1) *
-			    sizeof(*x->cp));
-			memset(&x->cp[x->n], 0, sizeof(*x->cp));
-			x->cp[x->n++].p = part_find(p, eq + 1, 0);
-		}
+	case 'N':
+		if (n != 2 || !wire_token_ok(f[1]))
+			malformed();
+		cid = xstrdup(f[1]);
+		break;
+	case 'B':
+		if (n != 4 || x != NULL || strlen(f[2]) != DIGEST_LEN)
+			malformed();
+		x = ctx_new(f[1]);
+		memcpy(x->digest, f[2], DIGEST_LEN + 1);
+		x->st = C_VOTING;
+		if (parse_part_list(x, f[3]) == -1)
+			malformed();
 		live_add(x);
-		strmap_put(known, f[1], x);
+		break;
+	case 'C':
+		if (n != 3 || x == NULL || x->st != C_VOTING)
+			malformed();
+		x->st = C_COMMITTING;
 		break;
 	case 'E':
-		if (x != NULL)
-			ctx_free(x);
-		strmap_put(known, f[1], &committed_mark);
+		if (x == NULL || x->st != C_COMMITTING)
+			malformed();
+		x->st = C_COMMITTED;
+		live_del(x);
 		break;
 	case 'A':
-		if (x == NULL)
-			strmap_put(known, f[1], &aborted_mark);
+		if (n != 3 || x == NULL || x->st != C_VOTING)
+			malformed();
+		x->st = C_ABORTED;
+		x->reason = xstrdup(f[2]);
+		live_del(x);
 		break;
 	default:
 		errx(EXIT_USAGE, "log: unknown record type %s", f[0]);
@@ -766,12 +1005,43 @@ replay(void *arg, const char *rec, size_t len)
 	free(copy);
 }
 
+/* Makes our id: 16 random hex digits, the first record of a new log. */
+static void
+make_id(void)
+{
+	unsigned char r[8];
+	char hex[17];
+	int i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		err(EXIT_FAIL, "getrandom");
+	for (i = 0; i < 8; i++)
+		snprintf(hex + 2 * i, 3, "%02x", r[i]);
+	cid = xstrdup(hex);
+	log_appendf(clog, LOG_FORCED, NULL, NULL, "N\t%s", cid);
+	log_flush(clog);
+}
+
+/* Aborts what was begun but never decided before the crash. */
+static void
+recover(void)
+{
+	struct ctx *x, *next;
+
+	for (x = live; x != NULL; x = next) {
+		next = x->next;
+		if (x->st == C_VOTING)
+			abort_ctx(x, "coordinator restarted before deciding");
+	}
+	n_abort = 0;
+}
+
 /* ---- client mode ---- */
 
 static int
 client(const char *sock)
 {
-	char *line = NULL, *reply = NULL;
+	char *line = NULL, *reply = NULL, *tab;
 	size_t cap = 0, rcap = 0;
 	ssize_t n;
 	FILE *fp;
@@ -792,6 +1062,11 @@ client(const char *sock)
 		fprintf(fp, "TX %s\n", line);
 		if (fflush(fp) == EOF ||
 		    (n = getline(&reply, &rcap, fp)) <= 0) {
+			/* The transaction may have committed or not. */
+			if ((tab = strchr(line, '\t')) != NULL)
+				*tab = '\0';
+			printf("%s\tunknown\tconnection lost: resubmit the same "
+			    "line to learn the outcome\n", line);
 			warnx("%s: connection lost", sock);
 			status = EXIT_UNAVAIL;
 			break;
@@ -812,19 +1087,41 @@ client(const char *sock)
 	free(line);
 	free(reply);
 	fclose(fp);
+	if (fflush(stdout) == EOF)
+		err(EXIT_FAIL, "stdout");
 	return status != EXIT_OK ? status : aborted ? EXIT_FAIL : EXIT_OK;
+}
+
+/* Adds the participant operand NAME=SOCK. */
+static void
+add_operand(char *arg)
+{
+	char *eq = strchr(arg, '='), *path;
+
+	if (eq == NULL || eq == arg || eq[1] == '\0')
+		bad_usage("'%s' is not a participant: give NAME=SOCK", arg);
+	*eq = '\0';
+	path = daemon_abspath(eq + 1);
+	if (!wire_token_ok(arg) || strchr(arg, ',') != NULL ||
+	    !wire_token_ok(path) || strchr(path, ',') != NULL)
+		errx(EXIT_USAGE, "%s=%s: names and socket paths may not "
+		    "hold blanks, commas or control characters", arg, eq + 1);
+	if (operand_part(arg) != NULL)
+		errx(EXIT_USAGE, "participant %s named twice", arg);
+	part_find(arg, path, 1);
+	free(path);
 }
 
 int
 main(int argc, char *argv[])
 {
 	const char *sock = NULL, *logpath = NULL;
-	char *eq, *path, resolved[PATH_MAX];
+	char resolved[PATH_MAX];
 	mode_t mode = 0600;
-	unsigned long secs;
+	unsigned long v;
 	int ch, i, nosync = 0, readyfd = -1, lfd = -1, status, stdin_flags;
 
-	while ((ch = getopt(argc, argv, "AC:Shl:m:r:s:t:V")) != -1) {
+	while ((ch = getopt(argc, argv, "AC:Shj:l:m:r:s:t:V")) != -1) {
 		switch (ch) {
 		case 'A':
 			any_uid = 1;
@@ -838,12 +1135,19 @@ main(int argc, char *argv[])
 			print_version();
 		case 'h':
 			usage(stdout, EXIT_OK);
+		case 'j':
+			if (parse_ulong(optarg, 1, 100000, &v) == -1)
+				bad_usage("bad -j '%s': give a number of "
+				    "transactions from 1 to 100000", optarg);
+			jobs = (long)v;
+			break;
 		case 'l':
 			logpath = optarg;
 			break;
 		case 'm':
 			if (sock_parse_mode(optarg, &mode) == -1)
-				usage(stderr, EXIT_USAGE);
+				bad_usage("bad mode '%s': give octal "
+				    "permissions such as 600", optarg);
 			break;
 		case 'r':
 			readyfd = daemon_parse_fd(optarg);
@@ -852,9 +1156,10 @@ main(int argc, char *argv[])
 			sock = optarg;
 			break;
 		case 't':
-			if (parse_ulong(optarg, 1, 86400, &secs) == -1)
-				usage(stderr, EXIT_USAGE);
-			timeout_ms = (long)secs * 1000;
+			if (parse_ulong(optarg, 1, 86400, &v) == -1)
+				bad_usage("bad timeout '%s': give whole seconds "
+				    "from 1 to 86400", optarg);
+			timeout_ms = (long)v * 1000;
 			break;
 		default:
 			usage(stderr, EXIT_USAGE);
@@ -863,24 +1168,10 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (logpath == NULL)
-		usage(stderr, EXIT_USAGE);
+		bad_usage("%s", "no log: give -l LOG");
 	known = strmap_new();
-	for (i = 0; i < argc; i++) {
-		if ((eq = strchr(argv[i], '=')) == NULL || eq == argv[i] ||
-		    eq[1] == '\0')
-			usage(stderr, EXIT_USAGE);
-		*eq = '\0';
-		path = daemon_abspath(eq + 1);
-		if (!wire_token_ok(argv[i]) || strchr(argv[i], ',') != NULL ||
-		    !wire_token_ok(path) || strchr(path, ',') != NULL)
-			errx(EXIT_USAGE, "%s=%s: names and socket paths may not "
-			    "hold blanks, commas or control characters",
-			    argv[i], eq + 1);
-		if (operand_part(argv[i]) != NULL)
-			errx(EXIT_USAGE, "participant %s named twice", argv[i]);
-		part_find(argv[i], path, 1);
-		free(path);
-	}
+	for (i = 0; i < argc; i++)
+		add_operand(argv[i]);
 
 	crash_init();
 	trace_init(sock != NULL ? sock : "2pc-coord");
@@ -888,14 +1179,20 @@ main(int argc, char *argv[])
 	daemon_signals(ev);
 	ev_before_sleep(ev, before_sleep, NULL);
 	wire_init(ev);
+	if (sock != NULL)
+		csock_abs = daemon_abspath(sock);
 	clog = log_open(logpath, replay, NULL);
 	log_set_nosync(clog, nosync);
+	if (cid == NULL)
+		make_id();
 	if (realpath(logpath, resolved) == NULL)
 		err(EXIT_FAIL, "%s", logpath);
-	cid = xstrdup(resolved);
-	csock_abs = sock != NULL ? daemon_abspath(sock) : xstrdup("-");
-	if (!wire_token_ok(cid) || !wire_token_ok(csock_abs))
+	cname = xstrdup(sock != NULL ? csock_abs : resolved);
+	if (csock_abs == NULL)
+		csock_abs = xstrdup("-");
+	if (!wire_token_ok(cname) || !wire_token_ok(csock_abs))
 		errx(EXIT_USAGE, "log and socket paths may not hold blanks");
+	recover();
 	if (sock != NULL) {
 		daemon_mode = 1;
 		lfd = sock_listen(sock, mode);
@@ -903,7 +1200,7 @@ main(int argc, char *argv[])
 	}
 	/* Recovery: meet every participant, resending undelivered commits. */
 	for (i = 0; i < nparts; i++)
-		part_conn(parts[i]);
+		part_conn(parts[i], NULL);
 	/* Non-blocking stdin, restored at exit: it may be a shared terminal. */
 	if ((stdin_flags = fcntl(STDIN_FILENO, F_GETFL)) != -1)
 		fcntl(STDIN_FILENO, F_SETFL, stdin_flags | O_NONBLOCK);
@@ -928,6 +1225,7 @@ main(int argc, char *argv[])
 	wire_drain(200);
 	if (sock != NULL)
 		unlink(sock);
+	out_flush();
 	if (fflush(stdout) == EOF)
 		err(EXIT_FAIL, "stdout");
 	return daemon_mode ? EXIT_OK : status;

@@ -7,15 +7,18 @@
  * is forced before a yes vote, the COMMITTED record before the commit is
  * acknowledged (and the commit is acknowledged only once applied, so a
  * coordinator holding every acknowledgement knows every hook has run);
- * everything else is written lazily.  When a prepare hook is
- * given, its intent is forced before the hook starts, so that after a crash
- * the abort hook can undo whatever the prepare hook staged.
+ * everything else is written lazily.  When a prepare hook is given, its
+ * intent is forced before the hook starts, so that after a crash the abort
+ * hook can undo whatever the prepare hook staged.
  *
- * A transaction that is prepared but undecided is in doubt: the participant
- * keeps it, asks its coordinator (after -t seconds of silence, or at once
- * after a restart), and asks the other participants when the coordinator is
- * unreachable (cooperative termination).  An operator can list in-doubt
- * transactions and force a heuristic outcome on one.
+ * A transaction is named by (coordinator id, txid): a participant serving
+ * several coordinators keeps their transactions apart, and every message
+ * about one carries both.  A transaction that is prepared but undecided is
+ * in doubt: the participant keeps it, asks its coordinator (after -t
+ * seconds of silence, or at once after a restart), and asks the other
+ * participants when the coordinator is unreachable or does not answer
+ * (cooperative termination).  An operator can list in-doubt transactions
+ * and force a heuristic outcome on one.
  */
 #include <err.h>
 #include <errno.h>
@@ -41,12 +44,14 @@
 #include "wire.h"
 
 #define ASK_INTERVAL_MS	1000
+#define QUERY_DEADLINE_MS 1000	/* a coordinator silent this long: ask peers */
+#define WARN_EVERY_MS	30000	/* how often a stuck transaction is reported */
 #define RETRY_HOOK_MS	1000
 #define COMMIT_DELAY_MS	2	/* how long a COMMITTED record waits for company */
 
-/* Log records are TAB-separated fields, the first a one-letter type:
- * I intent, P prepared, C committed, A aborted, D hook done, H heuristic
- * outcome (see 2pc-part(1), FILES). */
+/* Log records are TAB-separated fields: a one-letter type, the coordinator
+ * id, the txid, then more: I intent, P prepared, C committed, A aborted,
+ * D hook done, H heuristic outcome (see 2pc-part(1), FILES). */
 
 enum state {
 	S_INTENT,	/* voting: prepare hook or PREPARED record under way */
@@ -56,37 +61,65 @@ enum state {
 };
 
 struct ptx {
-	char *txid;
+	char *key;		/* "CID TXID": the transaction's name */
+	char *cid, *txid;
 	enum state st;
 	int intent;		/* a prepare hook may have run */
 	int prepared;		/* a PREPARED record was written */
 	int committing;		/* COMMITTED appended, not yet durable */
 	int done;		/* the commit or abort action has succeeded */
+	int queued;		/* waiting in a hook pool */
 	char heur;		/* 'c' or 'a' if an operator forced it */
-	char *name, *cid, *csock, *peers, *payload;	/* payload escaped */
+	char *name, *cname, *csock, *peers, *payload;	/* payload escaped */
 	struct wconn *voter;	/* who waits for our vote */
 	struct wconn *ackto;	/* who waits for our commit ack */
 	pid_t hook;
 	long long hook_timer;
-	long long ask_at;
+	long long ask_at;	/* when to ask about it next */
+	long long query_at;	/* since when a QUERY is unanswered, or 0 */
+	long long doubt_since, warned_at;
 	struct ptx *dprev, *dnext;	/* in-doubt list */
+	struct ptx *qnext;		/* hook pool queue */
 };
 
-/* What we know of a connection: which coordinator it speaks for. */
+/* What we know of a connection. */
 struct link {
-	char *cid;
+	char *cid;		/* the coordinator it speaks for, if any */
+	char *cname;		/* that coordinator's name (RECOVER) */
 	char *sock;		/* set for connections we opened */
+	struct strmap *asked;	/* links we opened: "CID TXID" -> what we
+				 * asked there (&asked_query or &asked_status) */
 };
+
+/*
+ * Hooks run at most -j at a time in each of two pools: prepare hooks,
+ * and commit and abort hooks.  Two pools, so that a decision, which
+ * releases what a prepare hook took (a PostgreSQL prepared transaction's
+ * row locks), never waits behind prepare hooks blocked on it.
+ */
+struct pool {
+	int running;
+	struct ptx *head, **tail;
+	pid_t (*start)(struct ptx *);	/* a hook's pid, or 0 if none ran */
+};
+
+static pid_t start_prepare_hook(struct ptx *);
+static pid_t start_action_hook(struct ptx *);
+
+static struct pool prepares = { 0, NULL, &prepares.head, start_prepare_hook };
+static struct pool actions = { 0, NULL, &actions.head, start_action_hook };
 
 static struct evloop *ev;
 static struct hlog *plog;
-static struct strmap *txs;		/* txid -> struct ptx */
+static struct strmap *txs;		/* "CID TXID" -> struct ptx */
 static struct strmap *outs;		/* socket path -> struct wconn */
 static struct ptx *doubt;		/* in-doubt list head */
 static const char *prepare_cmd, *commit_cmd, *abort_cmd;
 static long timeout_ms = 5000;
+static long jobs = 4;
 static int any_uid;
 static int lfd = -1;
+static char asked_query, asked_status;
 
 static void usage(FILE *, int) __attribute__((noreturn));
 
@@ -94,39 +127,66 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: 2pc-part [-AhSV] [-a abort_cmd] [-c commit_cmd] "
-	    "[-m mode] [-p prepare_cmd]\n"
-	    "                [-r fd] [-t secs] -l log -s sock\n"
-	    "       2pc-part -s sock -L\n"
-	    "       2pc-part -s sock -F commit|abort txid\n");
+	    "usage: 2pc-part [-AhSV] [-a abort_cmd] [-c commit_cmd] [-j jobs] "
+	    "[-m mode]\n"
+	    "                [-p prepare_cmd] [-r fd] [-t secs] -l log -s sock\n"
+	    "       2pc-part -L -s sock\n"
+	    "       2pc-part -F commit|abort -s sock txid [coordinator]\n");
 	exit(status);
 }
 
+static void bad_usage(const char *fmt, const char *arg)
+    __attribute__((noreturn));
+
+static void
+bad_usage(const char *fmt, const char *arg)
+{
+	warnx(fmt, arg);
+	usage(stderr, EXIT_USAGE);
+}
+
+/* The name of (CID, TXID) in the transaction map (a static buffer). */
+static const char *
+tx_key(const char *cid, const char *txid)
+{
+	static char key[2 * 256 + 2];
+
+	snprintf(key, sizeof(key), "%s %s", cid, txid);
+	return key;
+}
+
 static struct ptx *
-tx_new(const char *txid)
+tx_find(const char *cid, const char *txid)
+{
+	return strmap_get(txs, tx_key(cid, txid));
+}
+
+static struct ptx *
+tx_new(const char *cid, const char *txid)
 {
 	struct ptx *tx = xcalloc(1, sizeof(*tx));
 
+	tx->key = xstrdup(tx_key(cid, txid));
+	tx->cid = xstrdup(cid);
 	tx->txid = xstrdup(txid);
 	tx->st = S_ABORTED;
-	strmap_put(txs, txid, tx);
+	strmap_put(txs, tx->key, tx);
 	return tx;
 }
 
 static void
-tx_set_info(struct ptx *tx, const char *name, const char *cid,
-    const char *csock, const char *peers, const char *payload)
+tx_set_info(struct ptx *tx, char *const *f)
 {
 	free(tx->name);
-	free(tx->cid);
+	free(tx->cname);
 	free(tx->csock);
 	free(tx->peers);
 	free(tx->payload);
-	tx->name = xstrdup(name);
-	tx->cid = xstrdup(cid);
-	tx->csock = xstrdup(csock);
-	tx->peers = xstrdup(peers);
-	tx->payload = xstrdup(payload);
+	tx->name = xstrdup(f[0]);
+	tx->cname = xstrdup(f[1]);
+	tx->csock = xstrdup(f[2]);
+	tx->peers = xstrdup(f[3]);
+	tx->payload = xstrdup(f[4]);
 }
 
 static void
@@ -135,6 +195,7 @@ doubt_add(struct ptx *tx, long long ask_at)
 	tx->ask_at = ask_at;
 	if (tx->dprev != NULL || doubt == tx)
 		return;
+	tx->doubt_since = ev_now_ms();
 	tx->dnext = doubt;
 	if (doubt != NULL)
 		doubt->dprev = tx;
@@ -153,6 +214,7 @@ doubt_del(struct ptx *tx)
 	if (tx->dnext != NULL)
 		tx->dnext->dprev = tx->dprev;
 	tx->dprev = tx->dnext = NULL;
+	tx->query_at = tx->warned_at = 0;
 }
 
 /*
@@ -182,6 +244,48 @@ send_to(struct wconn **cp, const char *fmt, ...)
 		wire_flush(c);	/* so a crash point after it sees it sent */
 	wire_release(c);
 	*cp = NULL;
+}
+
+/* ---- hook pools ---- */
+
+/* Starts queued hooks while fewer than -j of the pool's run. */
+static void
+pool_next(struct pool *pl)
+{
+	struct ptx *tx;
+	pid_t pid;
+
+	while (pl->running < jobs && (tx = pl->head) != NULL) {
+		if ((pl->head = tx->qnext) == NULL)
+			pl->tail = &pl->head;
+		tx->qnext = NULL;
+		tx->queued = 0;
+		if ((pid = pl->start(tx)) > 0) {
+			tx->hook = pid;
+			pl->running++;
+		}
+	}
+}
+
+/* Queues TX for a hook of pool PL (once). */
+static void
+pool_run(struct pool *pl, struct ptx *tx)
+{
+	if (tx->queued || tx->hook != 0)
+		return;
+	tx->queued = 1;
+	*pl->tail = tx;
+	pl->tail = &tx->qnext;
+	pool_next(pl);
+}
+
+/* A hook of pool PL has exited: its slot is free. */
+static void
+pool_done(struct pool *pl, struct ptx *tx)
+{
+	tx->hook = 0;
+	pl->running--;
+	pool_next(pl);
 }
 
 /* ---- commit and abort actions (hooks, or stdout without hooks) ---- */
@@ -216,8 +320,17 @@ ack_commit(struct ptx *tx)
 	if (tx->st != S_COMMITTED || tx->committing || tx->ackto == NULL ||
 	    (!tx->done && !tx->heur))
 		return;
-	send_to(&tx->ackto, "ACK %s", tx->txid);
+	send_to(&tx->ackto, "ACK %s %s", tx->cid, tx->txid);
 	CRASH_POINT("part.acked");
+}
+
+static void
+action_finished(struct ptx *tx)
+{
+	tx->done = 1;
+	log_appendf(plog, LOG_LAZY, NULL, NULL, "D\t%s\t%s", tx->cid,
+	    tx->txid);
+	ack_commit(tx);
 }
 
 static void
@@ -226,7 +339,7 @@ action_done(void *arg, int status)
 	struct ptx *tx = arg;
 	int commit = action_is_commit(tx);
 
-	tx->hook = 0;
+	pool_done(&actions, tx);
 	if (status != 0) {
 		warnx("%s: %s hook failed (status %d); retrying", tx->txid,
 		    commit ? "commit" : "abort", status);
@@ -234,26 +347,21 @@ action_done(void *arg, int status)
 		return;
 	}
 	CRASH_POINT(commit ? "part.commit-hook-done" : "part.abort-hook-done");
-	tx->done = 1;
-	log_appendf(plog, LOG_LAZY, NULL, NULL, "D\t%s", tx->txid);
-	ack_commit(tx);
+	action_finished(tx);
 }
 
 static char **
 hook_env(const struct ptx *tx)
 {
-	static char *env[3];
-	static char *t, *p;
+	static char *env[4];
+	int i;
 
-	free(t);
-	free(p);
-	t = xmalloc(strlen(tx->txid) + 12);
-	sprintf(t, "HAKIT_TXID=%s", tx->txid);
-	p = xmalloc(strlen(tx->name ? tx->name : "") + 20);
-	sprintf(p, "HAKIT_PARTICIPANT=%s", tx->name ? tx->name : "");
-	env[0] = t;
-	env[1] = p;
-	env[2] = NULL;
+	for (i = 0; i < 3; i++)
+		free(env[i]);
+	env[0] = xasprintf("HAKIT_TXID=%s", tx->txid);
+	env[1] = xasprintf("HAKIT_PARTICIPANT=%s", tx->name ? tx->name : "");
+	env[2] = xasprintf("HAKIT_COORD=%s", tx->cid);
+	env[3] = NULL;
 	return env;
 }
 
@@ -281,7 +389,6 @@ static void
 run_action(struct ptx *tx)
 {
 	int commit = action_is_commit(tx);
-	const char *cmd = commit ? commit_cmd : abort_cmd;
 
 	if (tx->done || tx->hook != 0)
 		return;
@@ -289,19 +396,30 @@ run_action(struct ptx *tx)
 		tx->done = 1;
 		return;
 	}
-	if (cmd == NULL) {
+	if ((commit ? commit_cmd : abort_cmd) == NULL) {
 		if (commit)
 			printf("%s\t%s\n", tx->txid, tx->payload);
-		tx->done = 1;
-		log_appendf(plog, LOG_LAZY, NULL, NULL, "D\t%s", tx->txid);
-		ack_commit(tx);
+		action_finished(tx);
 		return;
 	}
+	pool_run(&actions, tx);
+}
+
+static pid_t
+start_action_hook(struct ptx *tx)
+{
+	int commit = action_is_commit(tx);
+	pid_t pid;
+
+	if (tx->done)
+		return 0;
 	CRASH_POINT(commit ? "part.commit-hook" : "part.abort-hook");
-	if ((tx->hook = spawn_hook(tx, cmd, action_done)) == -1) {
-		tx->hook = 0;
+	if ((pid = spawn_hook(tx, commit ? commit_cmd : abort_cmd,
+	    action_done)) == -1) {
 		ev_add_timer(ev, RETRY_HOOK_MS, retry_action, tx);
+		return 0;
 	}
+	return pid;
 }
 
 /* ---- decisions ---- */
@@ -321,7 +439,8 @@ abort_tx(struct ptx *tx, const char *why)
 		    "but the outcome is abort", tx->txid);
 	doubt_del(tx);
 	tx->st = S_ABORTED;
-	log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s", tx->txid);
+	log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s\t%s", tx->cid,
+	    tx->txid);
 	if (tx->hook == 0 && tx->voter == NULL && !tx->heur)
 		run_action(tx);
 }
@@ -361,16 +480,11 @@ commit_tx(struct ptx *tx, struct wconn *c)
 		return;
 	}
 	if (tx->st != S_PREPARED) {
-		if (tx->heur == 'a') {
-			warnx("HEURISTIC HAZARD: %s was aborted by the operator "
-			    "but the outcome is commit", tx->txid);
-		} else {
-			warnx("%s: COMMIT for a transaction that is %s; ignored",
-			    tx->txid, tx->st == S_ABORTED ? "aborted" :
-			    "not prepared");
-			return;
-		}
-	} else if (tx->heur == 'a')
+		warnx("%s: COMMIT for a transaction that is %s; ignored",
+		    tx->txid, tx->st == S_ABORTED ? "aborted" : "not prepared");
+		return;
+	}
+	if (tx->heur == 'a')
 		warnx("HEURISTIC HAZARD: %s was aborted by the operator "
 		    "but the outcome is commit", tx->txid);
 	doubt_del(tx);
@@ -382,7 +496,8 @@ commit_tx(struct ptx *tx, struct wconn *c)
 	 * the decision was durable), so the COMMITTED record may wait a
 	 * moment to share the sync of the next PREPARED record.
 	 */
-	log_appendf(plog, LOG_SOON, committed_durable, tx, "C\t%s", tx->txid);
+	log_appendf(plog, LOG_SOON, committed_durable, tx, "C\t%s\t%s",
+	    tx->cid, tx->txid);
 }
 
 /* ---- voting ---- */
@@ -390,7 +505,15 @@ commit_tx(struct ptx *tx, struct wconn *c)
 static void
 vote_no(struct ptx *tx, const char *why)
 {
-	send_to(&tx->voter, "VOTE %s no %s", tx->txid, why);
+	send_to(&tx->voter, "VOTE %s %s no %s", tx->cid, tx->txid, why);
+}
+
+/* Votes no on an aborted TX and undoes what its prepare hook did. */
+static void
+withdraw(struct ptx *tx)
+{
+	vote_no(tx, "aborted");
+	run_action(tx);
 }
 
 static void
@@ -399,49 +522,64 @@ prepared_durable(void *arg)
 	struct ptx *tx = arg;
 
 	if (tx->st == S_ABORTED) {
-		vote_no(tx, "aborted");
-		run_action(tx);
+		withdraw(tx);
 		return;
 	}
 	tx->st = S_PREPARED;
 	doubt_add(tx, ev_now_ms() + timeout_ms);
 	CRASH_POINT("part.prepared");
-	send_to(&tx->voter, "VOTE %s yes", tx->txid);
+	send_to(&tx->voter, "VOTE %s %s yes", tx->cid, tx->txid);
 	CRASH_POINT("part.voted");
+}
+
+/* Appends TX's intent (I) or PREPARED (P) record, forced, then calls DONE. */
+static void
+log_voting(struct ptx *tx, char type, log_done_fn *done)
+{
+	log_appendf(plog, LOG_FORCED, done, tx,
+	    "%c\t%s\t%s\t%s\t%s\t%s\t%s\t%s", type, tx->cid, tx->txid,
+	    tx->name, tx->cname, tx->csock, tx->peers, tx->payload);
 }
 
 static void
 write_prepared(struct ptx *tx)
 {
 	tx->prepared = 1;
-	log_appendf(plog, LOG_FORCED, prepared_durable, tx,
-	    "P\t%s\t%s\t%s\t%s\t%s\t%s", tx->txid, tx->name, tx->cid, tx->csock, tx->peers, tx->payload);
+	log_voting(tx, 'P', prepared_durable);
 }
 
+/* The prepare hook ended with STATUS (127: it could not start). */
 static void
-prepare_hook_done(void *arg, int status)
+prepare_finished(struct ptx *tx, int status)
 {
-	struct ptx *tx = arg;
 	char why[64];
 
-	tx->hook = 0;
-	if (tx->hook_timer != 0)
-		ev_del_timer(ev, tx->hook_timer);
-	tx->hook_timer = 0;
 	CRASH_POINT("part.prepare-hook-done");
 	if (tx->st == S_ABORTED) {
-		vote_no(tx, "aborted");
-		run_action(tx);
+		withdraw(tx);
 	} else if (status == 0) {
 		write_prepared(tx);
 	} else {
 		snprintf(why, sizeof(why), "prepare hook failed (status %d)",
 		    status);
 		tx->st = S_ABORTED;
-		log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s", tx->txid);
+		log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s\t%s", tx->cid,
+		    tx->txid);
 		vote_no(tx, why);
 		run_action(tx);
 	}
+}
+
+static void
+prepare_hook_done(void *arg, int status)
+{
+	struct ptx *tx = arg;
+
+	pool_done(&prepares, tx);
+	if (tx->hook_timer != 0)
+		ev_del_timer(ev, tx->hook_timer);
+	tx->hook_timer = 0;
+	prepare_finished(tx, status);
 }
 
 static long
@@ -459,66 +597,78 @@ prepare_hook_timeout(struct evloop *e, long long id, void *arg)
 	return -1;
 }
 
+static pid_t
+start_prepare_hook(struct ptx *tx)
+{
+	pid_t pid;
+
+	if (tx->st == S_ABORTED) {
+		withdraw(tx);
+		return 0;
+	}
+	if ((pid = spawn_hook(tx, prepare_cmd, prepare_hook_done)) == -1) {
+		prepare_finished(tx, 127);
+		return 0;
+	}
+	tx->hook_timer = ev_add_timer(ev, timeout_ms, prepare_hook_timeout,
+	    tx);
+	return pid;
+}
+
 static void
 intent_durable(void *arg)
 {
 	struct ptx *tx = arg;
 
 	CRASH_POINT("part.intent-logged");
-	if (tx->st == S_ABORTED) {
-		vote_no(tx, "aborted");
-		run_action(tx);
-		return;
-	}
-	if ((tx->hook = spawn_hook(tx, prepare_cmd, prepare_hook_done)) ==
-	    -1) {
-		tx->hook = 0;
-		prepare_hook_done(tx, 127);
-		return;
-	}
-	tx->hook_timer = ev_add_timer(ev, timeout_ms, prepare_hook_timeout,
-	    tx);
+	pool_run(&prepares, tx);
 }
 
-/* PREPARE TXID NAME CSOCK PEERS PAYLOAD */
+/* PREPARE CID TXID NAME CSOCK PEERS PAYLOAD */
 static void
 on_prepare(struct wconn *c, struct link *lk, char **f)
 {
+	char *info[5], *check;
 	struct ptx *tx;
-	char *check;
+	int i;
 
-	if (lk->cid == NULL) {
-		wire_fail(c, "PREPARE before RECOVER");
+	if (lk->cid == NULL || strcmp(lk->cid, f[1]) != 0) {
+		wire_fail(c, lk->cid == NULL ? "PREPARE before RECOVER" :
+		    "PREPARE with another coordinator's id");
 		return;
 	}
-	if (!wire_token_ok(f[1]) || !wire_token_ok(f[2]) ||
-	    !wire_token_ok(f[3]) || !wire_token_ok(f[4])) {
-		wire_fail(c, "malformed PREPARE");
-		return;
-	}
-	check = xstrdup(f[5]);
+	for (i = 2; i <= 5; i++)
+		if (!wire_token_ok(f[i])) {
+			wire_fail(c, "malformed PREPARE");
+			return;
+		}
+	check = xstrdup(f[6]);
 	if (wire_unescape(check, strlen(check)) < 0) {
 		free(check);
 		wire_fail(c, "bad payload escape");
 		return;
 	}
 	free(check);
-	if ((tx = strmap_get(txs, f[1])) != NULL) {
-		wire_sendf(c, "VOTE %s no %s", f[1], tx->st == S_PREPARED ||
-		    tx->st == S_INTENT ? "duplicate txid" : "already decided");
+	if ((tx = tx_find(f[1], f[2])) != NULL) {
+		wire_sendf(c, "VOTE %s %s no %s", f[1], f[2],
+		    tx->st == S_PREPARED || tx->st == S_INTENT ?
+		    "duplicate txid" : "already decided");
 		return;
 	}
 	CRASH_POINT("part.prepare-received");
-	tx = tx_new(f[1]);
+	tx = tx_new(f[1], f[2]);
 	tx->st = S_INTENT;
-	tx_set_info(tx, f[2], lk->cid, f[3], f[4], f[5]);
+	info[0] = f[3];
+	info[1] = lk->cname;
+	info[2] = f[4];
+	info[3] = f[5];
+	info[4] = f[6];
+	tx_set_info(tx, info);
 	wire_hold(c);
 	tx->voter = c;
 	if (prepare_cmd != NULL) {
 		tx->intent = 1;
-		log_appendf(plog, LOG_FORCED, intent_durable, tx,
-		    "I\t%s\t%s\t%s\t%s\t%s\t%s", tx->txid, tx->name, tx->cid, tx->csock, tx->peers,
-		    tx->payload);
+		log_voting(tx, 'I', intent_durable);
 	} else
 		write_prepared(tx);
 }
@@ -530,7 +680,7 @@ static void on_close(struct wconn *, void *);
 
 /* Returns our connection to SOCK, opening it if needed, or NULL. */
 static struct wconn *
-out_conn(const char *sock, const char *cid)
+out_conn(const char *sock)
 {
 	struct wconn *c = strmap_get(outs, sock);
 	struct link *lk;
@@ -542,26 +692,49 @@ out_conn(const char *sock, const char *cid)
 		return NULL;
 	lk = xcalloc(1, sizeof(*lk));
 	lk->sock = xstrdup(sock);
-	lk->cid = cid != NULL ? xstrdup(cid) : NULL;
+	lk->asked = strmap_new();
 	c = wire_new(fd, sock, on_line, on_close, lk);
 	strmap_put(outs, sock, c);
 	return c;
 }
 
-/* Asks about TX: the coordinator, or the other participants if it is down. */
+/* Sends LINE about TX on C, a link we opened, remembering we asked WHAT. */
 static void
-ask(struct ptx *tx)
+ask_on(struct wconn *c, struct ptx *tx, char *what, const char *line)
+{
+	struct link *lk = wire_arg(c);
+
+	strmap_put(lk->asked, tx->key, what);
+	wire_send(c, line, strlen(line));
+}
+
+/*
+ * Returns whether a reply about (CID, TXID) of kind WHAT may be taken on
+ * LK: from the coordinator that introduced itself on it (RECOVER CID),
+ * or as the answer to what we asked there.
+ */
+static int
+may_answer(struct link *lk, const char *cid, const char *txid, char *what)
+{
+	const char *key = tx_key(cid, txid);
+
+	if (what == &asked_query && lk->cid != NULL &&
+	    strcmp(lk->cid, cid) == 0)
+		return 1;
+	if (lk->asked == NULL || strmap_get(lk->asked, key) != what)
+		return 0;
+	strmap_del(lk->asked, key);
+	return 1;
+}
+
+/* Sends STATUS about TX to every other participant we can reach. */
+static void
+ask_peers(struct ptx *tx)
 {
 	struct wconn *c;
-	char *peers, *p, *eq, *next;
+	char *peers, *p, *eq, *next, *line;
 
-	if (strcmp(tx->csock, "-") != 0 &&
-	    (c = out_conn(tx->csock, tx->cid)) != NULL) {
-		wire_sendf(c, "QUERY %s", tx->txid);
-		return;
-	}
-	if (tx->heur)
-		return;
+	line = xasprintf("STATUS %s %s", tx->cid, tx->txid);
 	peers = xstrdup(tx->peers);
 	for (p = peers; p != NULL; p = next) {
 		if ((next = strchr(p, ',')) != NULL)
@@ -569,12 +742,48 @@ ask(struct ptx *tx)
 		if ((eq = strchr(p, '=')) == NULL)
 			continue;
 		*eq = '\0';
-		if (strcmp(p, tx->name) == 0)
-			continue;
-		if ((c = out_conn(eq + 1, NULL)) != NULL)
-			wire_sendf(c, "STATUS %s", tx->txid);
+		if (strcmp(p, tx->name) != 0 && (c = out_conn(eq + 1)) != NULL)
+			ask_on(c, tx, &asked_status, line);
 	}
 	free(peers);
+	free(line);
+}
+
+/*
+ * Asks about TX: the coordinator, and the other participants too when the
+ * coordinator is unreachable or has left a QUERY unanswered past the
+ * deadline (a stopped coordinator still accepts connections).  Says
+ * what it waits for, once and then every WARN_EVERY_MS.
+ */
+static void
+ask(struct ptx *tx)
+{
+	long long now = ev_now_ms();
+	struct wconn *c = NULL;
+	int answering = 0;
+	char *line;
+
+	if (strcmp(tx->csock, "-") != 0 && (c = out_conn(tx->csock)) != NULL) {
+		if (tx->query_at == 0)
+			tx->query_at = now;
+		line = xasprintf("QUERY %s %s %s", tx->cid, tx->txid,
+		    tx->name);
+		ask_on(c, tx, &asked_query, line);
+		free(line);
+		answering = now - tx->query_at < QUERY_DEADLINE_MS;
+	}
+	if (!tx->heur && (tx->warned_at == 0 ||
+	    now - tx->warned_at >= WARN_EVERY_MS)) {
+		warnx("%s: in doubt for %lld s: waiting for the decision of "
+		    "coordinator %s (%s)%s", tx->txid,
+		    (now - tx->doubt_since) / 1000, tx->cname,
+		    c == NULL ? "unreachable" : answering ? "asked" :
+		    "not answering", answering ? "" :
+		    "; asking the other participants");
+		tx->warned_at = now;
+	}
+	if (!answering && !tx->heur)
+		ask_peers(tx);
 }
 
 static long
@@ -594,28 +803,69 @@ ask_all(struct evloop *e, long long id, void *arg)
 	return ASK_INTERVAL_MS;
 }
 
-/* STATUS TXID from a peer: our state, recording an abort if we never voted. */
-static void
-on_status(struct wconn *c, const char *txid)
-{
-	struct ptx *tx = strmap_get(txs, txid);
-	const char *state;
+/* A reply that may leave only once a forced record is durable. */
+struct reply {
+	struct wconn *c;	/* held */
+	char *line;
+};
 
-	if (tx == NULL || tx->st == S_INTENT) {
-		if (tx == NULL)
-			tx = tx_new(txid);
-		tx->st = S_ABORTED;
-		log_appendf(plog, LOG_FORCED, NULL, NULL, "A\t%s", txid);
-		state = "aborted";
-	} else if (tx->st == S_PREPARED)
-		state = "indoubt";
-	else
-		state = tx->st == S_COMMITTED ? "committed" : "aborted";
-	/*
-	 * The reply is queued now but written only after the loop's log
-	 * flush, so a forced abort above is durable before it is sent.
-	 */
-	wire_sendf(c, "STATE %s %s", txid, state);
+static void
+reply_durable(void *arg)
+{
+	struct reply *r = arg;
+
+	send_to(&r->c, "%s", r->line);
+	free(r->line);
+	free(r);
+}
+
+/*
+ * STATUS CID TXID from a peer: our state.  "aborted" is said only once an
+ * abort is durable here, and a transaction we never voted on is aborted
+ * first (forced), so that we can never vote yes on it later.
+ */
+static void
+on_status(struct wconn *c, const char *cid, const char *txid)
+{
+	struct ptx *tx = tx_find(cid, txid);
+	struct reply *r;
+
+	if (tx != NULL && tx->st == S_PREPARED) {
+		wire_sendf(c, "STATE %s %s indoubt", cid, txid);
+		return;
+	}
+	if (tx != NULL && tx->st == S_COMMITTED) {
+		wire_sendf(c, "STATE %s %s committed", cid, txid);
+		return;
+	}
+	if (tx == NULL)
+		tx = tx_new(cid, txid);
+	tx->st = S_ABORTED;
+	r = xcalloc(1, sizeof(*r));
+	wire_hold(c);
+	r->c = c;
+	r->line = xasprintf("STATE %s %s aborted", cid, txid);
+	log_appendf(plog, LOG_FORCED, reply_durable, r, "A\t%s\t%s", cid,
+	    txid);
+}
+
+/* STATE CID TXID STATE: accepted only as the answer to our STATUS. */
+static void
+on_state(struct link *lk, char **f)
+{
+	struct ptx *tx = tx_find(f[1], f[2]);
+
+	if (!may_answer(lk, f[1], f[2], &asked_status)) {
+		warnx("%s: STATE for %s that we did not ask for; ignored",
+		    lk->sock != NULL ? lk->sock : "a peer", f[2]);
+		return;
+	}
+	if (tx == NULL || tx->st != S_PREPARED || tx->heur)
+		return;
+	if (strcmp(f[3], "committed") == 0)
+		commit_tx(tx, NULL);
+	else if (strcmp(f[3], "aborted") == 0)
+		abort_tx(tx, "peer");
 }
 
 /* ---- operator ---- */
@@ -634,7 +884,7 @@ list_one(const char *key, void *val, void *arg)
 	(void)key;
 	if (tx->st != S_PREPARED || tx->heur)
 		return;
-	wire_sendf(l->c, "INDOUBT %s %s", tx->txid, tx->csock);
+	wire_sendf(l->c, "INDOUBT %s %s %s", tx->txid, tx->cname, tx->cid);
 	l->n++;
 }
 
@@ -650,118 +900,153 @@ heuristic_durable(void *arg)
 	run_action(tx);
 }
 
+/* HEURISTIC TXID OUTCOME [CID]: the in-doubt TXID (of CID) takes OUTCOME. */
 static void
-on_heuristic(struct wconn *c, const char *txid, const char *outcome)
+on_heuristic(struct wconn *c, char **f, int n)
 {
-	struct ptx *tx = strmap_get(txs, txid);
+	struct ptx *tx, *found = NULL;
+	int matches = 0;
 
-	if (strcmp(outcome, "commit") != 0 && strcmp(outcome, "abort") != 0) {
+	if (strcmp(f[2], "commit") != 0 && strcmp(f[2], "abort") != 0) {
 		wire_fail(c, "outcome must be commit or abort");
 		return;
 	}
-	if (tx == NULL || tx->st != S_PREPARED || tx->heur) {
-		wire_sendf(c, "NO %s not in doubt", txid);
+	for (tx = doubt; tx != NULL; tx = tx->dnext)
+		if (strcmp(tx->txid, f[1]) == 0 && !tx->heur &&
+		    (n == 3 || strcmp(tx->cid, f[3]) == 0)) {
+			found = tx;
+			matches++;
+		}
+	if (matches != 1) {
+		wire_sendf(c, "NO %s %s", f[1], matches == 0 ? "not in doubt" :
+		    "in doubt for several coordinators: name one");
 		return;
 	}
-	tx->heur = outcome[0];
+	found->heur = f[2][0];
 	wire_hold(c);
-	tx->ackto = c;
-	log_appendf(plog, LOG_FORCED, heuristic_durable, tx, "H\t%s\t%s", txid,
-	    outcome);
+	found->ackto = c;
+	log_appendf(plog, LOG_FORCED, heuristic_durable, found, "H\t%s\t%s\t%s",
+	    found->cid, found->txid, f[2]);
 }
 
 /* ---- connections ---- */
+
+/* RECOVER CID CNAME: a coordinator; we ask about what it left in doubt. */
+static void
+on_recover(struct wconn *c, struct link *lk, char **f)
+{
+	struct ptx *tx;
+	int k = 0;
+
+	if (!wire_token_ok(f[1]) || !wire_token_ok(f[2])) {
+		wire_fail(c, "malformed RECOVER");
+		return;
+	}
+	free(lk->cid);
+	free(lk->cname);
+	lk->cid = xstrdup(f[1]);
+	lk->cname = xstrdup(f[2]);
+	wire_set_peer(c, "coord");
+	for (tx = doubt; tx != NULL; tx = tx->dnext)
+		if (strcmp(tx->cid, f[1]) == 0) {
+			wire_sendf(c, "QUERY %s %s %s", tx->cid, tx->txid,
+			    tx->name);
+			k++;
+		}
+	wire_sendf(c, "RECOVERED %d", k);
+}
+
+/*
+ * A coordinator's word on (F[1], F[2]): COMMIT, ABORT, or an answer to
+ * our QUERY (PENDING, UNKNOWN), accepted only from that coordinator.
+ */
+static void
+on_decision(struct wconn *c, struct link *lk, char **f)
+{
+	struct ptx *tx = tx_find(f[1], f[2]);
+
+	if (!may_answer(lk, f[1], f[2], &asked_query)) {
+		warnx("%s: %s for %s from a connection that does not speak for "
+		    "its coordinator; ignored", lk->sock != NULL ? lk->sock :
+		    "a peer", f[0], f[2]);
+		return;
+	}
+	if (tx != NULL)
+		tx->query_at = 0;	/* it answers */
+	switch (f[0][0]) {
+	case 'C':
+		if (tx == NULL)
+			warnx("%s: COMMIT for an unknown transaction", f[2]);
+		else
+			commit_tx(tx, c);
+		break;
+	case 'A':
+		if (tx == NULL) {
+			tx = tx_new(f[1], f[2]);
+			log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s\t%s",
+			    f[1], f[2]);
+		} else
+			abort_tx(tx, "coordinator");
+		break;
+	case 'P':
+		break;		/* still voting: ask again later */
+	case 'U':
+		/* Another coordinator listens there now: ask our peers. */
+		if (tx != NULL && tx->st == S_PREPARED && !tx->heur)
+			ask_peers(tx);
+		break;
+	}
+}
+
+static const char verbs[] = "PREPARE, COMMIT, ABORT, QUERY answers, "
+    "RECOVER, STATUS, STATE, LIST, HEURISTIC, STATS";
 
 static void
 on_line(struct wconn *c, char *line, size_t len, void *arg)
 {
 	struct link *lk = arg;
-	struct ptx *tx;
-	char *f[6];
-	int n;
+	char *f[7], why[160];
+	int n, i, ids = 1;
 
 	(void)len;
-	n = wire_split(line, f, 6);
+	n = wire_split(line, f, 7);
 	if (n == 0) {
 		wire_fail(c, "empty line");
 		return;
 	}
-	if (strcmp(f[0], "PREPARE") == 0 && n == 6) {
+	if (strcmp(f[0], "ERR") == 0 && lk->sock != NULL) {
+		warnx("%s: peer said: %s", lk->sock, line);
+		return;
+	}
+	for (i = 1; i < n && i < 3; i++)
+		ids &= wire_token_ok(f[i]);
+	if (strcmp(f[0], "PREPARE") == 0 && n == 7)
 		on_prepare(c, lk, f);
-		return;
-	}
-	if (n == 1 && strcmp(f[0], "LIST") != 0 && strcmp(f[0], "STATS") != 0
-	    && strcmp(f[0], "RECOVERED") != 0) {
-		wire_fail(c, "missing argument");
-		return;
-	}
-	tx = n > 1 ? strmap_get(txs, f[1]) : NULL;
-	if (strcmp(f[0], "RECOVER") == 0 && n == 2) {
-		int k = 0;
-
-		if (!wire_token_ok(f[1])) {
-			wire_fail(c, "malformed RECOVER");
-			return;
-		}
-		free(lk->cid);
-		lk->cid = xstrdup(f[1]);
-		wire_set_peer(c, "coord");
-		for (tx = doubt; tx != NULL; tx = tx->dnext)
-			if (strcmp(tx->cid, f[1]) == 0) {
-				wire_sendf(c, "QUERY %s", tx->txid);
-				k++;
-			}
-		wire_sendf(c, "RECOVERED %d", k);
-	} else if ((strcmp(f[0], "COMMIT") == 0 ||
-	    strcmp(f[0], "ABORT") == 0) && n == 2) {
-		if (lk->cid == NULL) {
-			wire_fail(c, "decision from an unknown coordinator");
-			return;
-		}
-		if (tx != NULL && tx->cid != NULL &&
-		    strcmp(tx->cid, lk->cid) != 0) {
-			warnx("%s: %s from another coordinator ignored",
-			    f[1], f[0]);
-			return;
-		}
-		if (f[0][0] == 'C') {
-			if (tx == NULL)
-				warnx("%s: COMMIT for an unknown transaction",
-				    f[1]);
-			else
-				commit_tx(tx, c);
-		} else {
-			if (tx == NULL) {
-				tx = tx_new(f[1]);
-				log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s", f[1]);
-			} else
-				abort_tx(tx, "coordinator");
-		}
-	} else if (strcmp(f[0], "PENDING") == 0 && n == 2) {
-		/* The coordinator is still collecting votes: ask later. */
-	} else if (strcmp(f[0], "STATE") == 0 && n == 3) {
-		if (tx == NULL || tx->st != S_PREPARED || tx->heur)
-			return;
-		if (strcmp(f[2], "committed") == 0)
-			commit_tx(tx, NULL);
-		else if (strcmp(f[2], "aborted") == 0)
-			abort_tx(tx, "peer");
-	} else if (strcmp(f[0], "STATUS") == 0 && n == 2) {
-		on_status(c, f[1]);
-	} else if (strcmp(f[0], "LIST") == 0 && n == 1) {
+	else if (strcmp(f[0], "RECOVER") == 0 && n == 3)
+		on_recover(c, lk, f);
+	else if ((strcmp(f[0], "COMMIT") == 0 || strcmp(f[0], "ABORT") == 0 ||
+	    strcmp(f[0], "PENDING") == 0 || strcmp(f[0], "UNKNOWN") == 0) &&
+	    n == 3 && ids)
+		on_decision(c, lk, f);
+	else if (strcmp(f[0], "STATE") == 0 && n == 4 && ids)
+		on_state(lk, f);
+	else if (strcmp(f[0], "STATUS") == 0 && n == 3 && ids)
+		on_status(c, f[1], f[2]);
+	else if (strcmp(f[0], "LIST") == 0 && n == 1) {
 		struct listing l = { c, 0 };
 
 		strmap_each(txs, list_one, &l);
 		wire_sendf(c, "LISTED %d", l.n);
-	} else if (strcmp(f[0], "HEURISTIC") == 0 && n == 3) {
-		on_heuristic(c, f[1], f[2]);
-	} else if (strcmp(f[0], "STATS") == 0 && n == 1) {
+	} else if (strcmp(f[0], "HEURISTIC") == 0 && (n == 3 || n == 4))
+		on_heuristic(c, f, n);
+	else if (strcmp(f[0], "STATS") == 0 && n == 1)
 		wire_sendf(c, "STATS syncs=%llu transactions=%zu",
 		    log_syncs(plog), strmap_count(txs));
-	} else if (strcmp(f[0], "ERR") == 0 && lk->sock != NULL) {
-		warnx("%s: peer said: %s", lk->sock, line);
-	} else
-		wire_fail(c, "unknown verb or wrong arguments");
+	else {
+		snprintf(why, sizeof(why), "unknown verb or wrong arguments: "
+		    "%.20s (verbs: %s)", f[0], verbs);
+		wire_fail(c, why);
+	}
 }
 
 static void
@@ -771,8 +1056,11 @@ on_close(struct wconn *c, void *arg)
 
 	if (lk->sock != NULL && strmap_get(outs, lk->sock) == c)
 		strmap_del(outs, lk->sock);
+	if (lk->asked != NULL)
+		strmap_free(lk->asked);
 	free(lk->sock);
 	free(lk->cid);
+	free(lk->cname);
 	free(lk);
 }
 
@@ -794,29 +1082,29 @@ on_accept(struct evloop *e, int fd, int events, void *arg)
 static void
 replay(void *arg, const char *rec, size_t len)
 {
-	char *copy = xmemdup(rec, len), *f[7];
+	char *copy = xmemdup(rec, len), *f[8], *p = copy, *tab;
 	struct ptx *tx;
 	int n = 0;
-	char *p = copy, *tab;
 
 	(void)arg;
-	while (n < 7) {
+	while (n < 8) {
 		f[n++] = p;
-		if ((tab = strchr(p, '\t')) == NULL)
+		if ((tab = strchr(p, '\t')) == NULL || n == 8)
 			break;
 		*tab = '\0';
 		p = tab + 1;
 	}
-	if (n < 2 || strlen(f[0]) != 1)
+	if (n < 3 || strlen(f[0]) != 1 || !wire_token_ok(f[1]) ||
+	    !wire_token_ok(f[2]))
 		errx(EXIT_USAGE, "log: malformed record");
-	if ((tx = strmap_get(txs, f[1])) == NULL)
-		tx = tx_new(f[1]);
+	if ((tx = tx_find(f[1], f[2])) == NULL)
+		tx = tx_new(f[1], f[2]);
 	switch (f[0][0]) {
 	case 'I':
 	case 'P':
-		if (n != 7)
+		if (n != 8)
 			errx(EXIT_USAGE, "log: malformed record");
-		tx_set_info(tx, f[2], f[3], f[4], f[5], f[6]);
+		tx_set_info(tx, f + 3);
 		if (f[0][0] == 'I') {
 			tx->intent = 1;
 			tx->st = S_INTENT;
@@ -835,9 +1123,9 @@ replay(void *arg, const char *rec, size_t len)
 		tx->done = 1;
 		break;
 	case 'H':
-		if (n != 3)
+		if (n != 4)
 			errx(EXIT_USAGE, "log: malformed record");
-		tx->heur = f[2][0];
+		tx->heur = f[3][0];
 		tx->done = 0;
 		break;
 	default:
@@ -857,7 +1145,8 @@ recover_one(const char *key, void *val, void *arg)
 	switch (tx->st) {
 	case S_INTENT:
 		tx->st = S_ABORTED;
-		log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s", tx->txid);
+		log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s\t%s", tx->cid,
+		    tx->txid);
 		run_action(tx);
 		break;
 	case S_PREPARED:
@@ -905,11 +1194,11 @@ before_sleep(struct evloop *e, void *arg)
 /* ---- operator client mode ---- */
 
 static int
-client(const char *sock, const char *outcome, const char *txid)
+client(const char *sock, const char *outcome, char **operand, int n)
 {
-	char *line = NULL;
+	char *line = NULL, *f[3];
 	size_t cap = 0;
-	ssize_t n;
+	ssize_t len;
 	FILE *fp;
 	int fd, fl, status = EXIT_OK;
 
@@ -925,17 +1214,15 @@ client(const char *sock, const char *outcome, const char *txid)
 	if (outcome == NULL)
 		fprintf(fp, "LIST\n");
 	else
-		fprintf(fp, "HEURISTIC %s %s\n", txid, outcome);
+		fprintf(fp, "HEURISTIC %s %s%s%s\n", operand[0], outcome,
+		    n > 1 ? " " : "", n > 1 ? operand[1] : "");
 	fflush(fp);
-	while ((n = getline(&line, &cap, fp)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (strncmp(line, "INDOUBT ", 8) == 0) {
-			char *sp = strchr(line + 8, ' ');
-
-			if (sp != NULL)
-				*sp = '\t';
-			printf("%s\n", line + 8);
+	while ((len = getline(&line, &cap, fp)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (strncmp(line, "INDOUBT ", 8) == 0 &&
+		    wire_split(line + 8, f, 3) == 3) {
+			printf("%s\t%s\t%s\n", f[0], f[1], f[2]);
 		} else if (strncmp(line, "LISTED ", 7) == 0) {
 			break;
 		} else if (strncmp(line, "OK ", 3) == 0) {
@@ -947,7 +1234,7 @@ client(const char *sock, const char *outcome, const char *txid)
 			break;
 		}
 	}
-	if (n <= 0) {
+	if (len <= 0) {
 		warnx("%s: connection closed", sock);
 		status = EXIT_UNAVAIL;
 	}
@@ -963,10 +1250,10 @@ main(int argc, char *argv[])
 {
 	const char *sock = NULL, *logpath = NULL, *force = NULL;
 	mode_t mode = 0600;
-	unsigned long secs;
+	unsigned long v;
 	int ch, nosync = 0, readyfd = -1, list = 0;
 
-	while ((ch = getopt(argc, argv, "AF:La:c:hl:m:p:r:s:St:V")) != -1) {
+	while ((ch = getopt(argc, argv, "AF:La:c:hj:l:m:p:r:s:St:V")) != -1) {
 		switch (ch) {
 		case 'A':
 			any_uid = 1;
@@ -974,7 +1261,8 @@ main(int argc, char *argv[])
 		case 'F':
 			if (strcmp(optarg, "commit") != 0 &&
 			    strcmp(optarg, "abort") != 0)
-				usage(stderr, EXIT_USAGE);
+				bad_usage("bad -F '%s': give commit or abort",
+				    optarg);
 			force = optarg;
 			break;
 		case 'L':
@@ -993,12 +1281,19 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			usage(stdout, EXIT_OK);
+		case 'j':
+			if (parse_ulong(optarg, 1, 1000, &v) == -1)
+				bad_usage("bad -j '%s': give a number of hooks "
+				    "from 1 to 1000", optarg);
+			jobs = (long)v;
+			break;
 		case 'l':
 			logpath = optarg;
 			break;
 		case 'm':
 			if (sock_parse_mode(optarg, &mode) == -1)
-				usage(stderr, EXIT_USAGE);
+				bad_usage("bad mode '%s': give octal "
+				    "permissions such as 600", optarg);
 			break;
 		case 'p':
 			prepare_cmd = optarg;
@@ -1010,9 +1305,10 @@ main(int argc, char *argv[])
 			sock = optarg;
 			break;
 		case 't':
-			if (parse_ulong(optarg, 1, 86400, &secs) == -1)
-				usage(stderr, EXIT_USAGE);
-			timeout_ms = (long)secs * 1000;
+			if (parse_ulong(optarg, 1, 86400, &v) == -1)
+				bad_usage("bad timeout '%s': give whole seconds "
+				    "from 1 to 86400", optarg);
+			timeout_ms = (long)v * 1000;
 			break;
 		default:
 			usage(stderr, EXIT_USAGE);
@@ -1021,14 +1317,20 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	if (sock == NULL)
-		usage(stderr, EXIT_USAGE);
+		bad_usage("%s", "no socket: give -s SOCK");
 	if (list || force != NULL) {
-		if (list == (force != NULL) || argc != (force != NULL))
-			usage(stderr, EXIT_USAGE);
-		return client(sock, force, force != NULL ? argv[0] : NULL);
+		if (list && force != NULL)
+			bad_usage("%s", "-L and -F are separate forms");
+		if (list ? argc != 0 : argc < 1 || argc > 2)
+			bad_usage("%s", list ? "-L takes no operand" :
+			    "-F takes a txid and, optionally, its coordinator "
+			    "id");
+		return client(sock, force, argv, argc);
 	}
-	if (logpath == NULL || argc != 0)
-		usage(stderr, EXIT_USAGE);
+	if (logpath == NULL)
+		bad_usage("%s", "no log: give -l LOG");
+	if (argc != 0)
+		bad_usage("unexpected operand '%s'", argv[0]);
 
 	crash_init();
 	trace_init(sock);

@@ -155,11 +155,14 @@ bats_require_minimum_version 1.5.0
 	start_part a
 	HAKIT_TRACE=1 run --separate-stderr 2pc-coord -l c.log a=a.sock <<<"$(printf 't1\ta=x')"
 	assert_success
-	[[ "${stderr_lines[0]}" =~ ^[0-9]{13}\ 2pc-coord\ \>\ a\ RECOVER\ / ]]
-	grep -Eq '^[0-9]{13} 2pc-coord > a PREPARE t1 a - a=/.*/a.sock x$' <<<"$stderr"
-	grep -Eq '^[0-9]{13} 2pc-coord < a VOTE t1 yes$' <<<"$stderr"
-	grep -Eq '^[0-9]{13} 2pc-coord > a COMMIT t1$' <<<"$stderr"
-	grep -Eq '^[0-9]{13} 2pc-coord < a ACK t1$' <<<"$stderr"
+	local id
+	id=$(coord_id c.log)
+	[[ $id =~ ^[0-9a-f]{16}$ ]]
+	[[ "${stderr_lines[0]}" =~ ^[0-9]{13}\ 2pc-coord\ \>\ a\ RECOVER\ $id\ / ]]
+	grep -Eq "^[0-9]{13} 2pc-coord > a PREPARE $id t1 a - a=/.*/a.sock x\$" <<<"$stderr"
+	grep -Eq "^[0-9]{13} 2pc-coord < a VOTE $id t1 yes\$" <<<"$stderr"
+	grep -Eq "^[0-9]{13} 2pc-coord > a COMMIT $id t1\$" <<<"$stderr"
+	grep -Eq "^[0-9]{13} 2pc-coord < a ACK $id t1\$" <<<"$stderr"
 }
 
 @test "2pc: a failing commit hook is re-run until it succeeds" {

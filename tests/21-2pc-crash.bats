@@ -128,15 +128,17 @@ crash_matrix() {
 	assert_failure 3
 	daemon_died coord
 	assert_equal "$died_status" 137
+	local id
+	id=$(coord_id coord.log)
 	run 2pc-part -s a.sock -L
 	assert_success
-	assert_output "$(printf 't1\t%s/coord.sock' "$PWD")"
+	assert_output "$(printf 't1\t%s/coord.sock\t%s' "$PWD" "$id")"
 	run 2pc-part -s b.sock -L
-	assert_output "$(printf 't1\t%s/coord.sock' "$PWD")"
+	assert_output "$(printf 't1\t%s/coord.sock\t%s' "$PWD" "$id")"
 	# They ask each other, learn that both are in doubt, and stay so:
 	# a participant that voted yes never decides alone.
-	eventually grep -q '^[0-9]* [^ ]*a.sock < [^ ]*b.sock STATE t1 indoubt$' a.err
-	eventually grep -q '^[0-9]* [^ ]*b.sock < [^ ]*a.sock STATE t1 indoubt$' b.err
+	eventually grep -q "^[0-9]* [^ ]*a.sock < [^ ]*b.sock STATE $id t1 indoubt\$" a.err
+	eventually grep -q "^[0-9]* [^ ]*b.sock < [^ ]*a.sock STATE $id t1 indoubt\$" b.err
 	assert_equal "$(2pc-part -s a.sock -L | cut -f1)" t1
 	# In doubt means held back: nothing committed yet.
 	assert_equal "$(cat a.out b.out)" ""
@@ -182,11 +184,14 @@ crash_matrix() {
 	eventually test -e b-aborted
 	assert_equal "$(2pc-part -s a.sock -L)" ""
 	assert_equal "$(cat a.out b.out)" ""
-	# b never votes yes later: a new coordinator learns nothing else.
+	# The restarted coordinator, asked again, gives t1's true outcome.
 	start_coord -t 10 a=a.sock b=b.sock
 	run 2pc-coord -C coord.sock <<<"$(printf 't1\ta=1\tb=2')"
 	assert_failure 1
-	assert_output --regexp "^t1	abort	(duplicate txid|[ab] voted no: already decided)$"
+	assert_output "$(printf 't1\tabort\tcoordinator restarted before deciding')"
+	# And b never votes yes on it later.
+	assert_equal "$(sock_say b.sock "STATUS $(coord_id coord.log) t1")" \
+		"STATE $(coord_id coord.log) t1 aborted"
 }
 
 @test "2pc heuristics: an operator forces outcomes; a contradiction is flagged" {

@@ -123,6 +123,12 @@ start_coord() {
 	start_daemon coord 2pc-coord -s coord.sock -l coord.log -r 3 "$@"
 }
 
+# coord_id LOG: the id of the coordinator whose log is LOG (its first
+# record), which every 2PC message about its transactions carries.
+coord_id() {
+	grep -ao $'N\t[0-9a-f]\{16\}' "$1" | head -n 1 | cut -f2
+}
+
 # sock_say SOCK LINE: send one line to a daemon's socket, print the reply.
 sock_say() {
 	printf '%s\n' "$2" | socat -t 2 - "UNIX-CONNECT:$1"
