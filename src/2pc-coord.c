@@ -186,6 +186,19 @@ ctx_new(const char *txid)
 	return x;
 }
 
+/* Frees X, a transaction parsed but never registered. */
+static void
+ctx_discard(struct ctx *x)
+{
+	int i;
+
+	for (i = 0; i < x->n; i++)
+		free(x->cp[i].payload);
+	free(x->cp);
+	free(x->txid);
+	free(x);
+}
+
 static void
 cpart_add(struct ctx *x, struct part *p, const char *payload)
 {
@@ -641,11 +654,7 @@ parse_tx(char *line, char **txid, char *why, size_t whylen)
 	}
 	return x;
 bad:
-	for (i = 0; i < x->n; i++)
-		free(x->cp[i].payload);
-	free(x->cp);
-	free(x->txid);
-	free(x);
+	ctx_discard(x);
 	return NULL;
 }
 
@@ -689,7 +698,6 @@ submit(struct ctx *x, struct waiter *w)
 {
 	struct ctx *old = strmap_get(known, x->txid);
 	char *list, *line;
-	int i;
 
 	if (old != NULL) {
 		if (strcmp(old->digest, x->digest) != 0) {
@@ -706,11 +714,7 @@ submit(struct ctx *x, struct waiter *w)
 			w->next = old->waiters;
 			old->waiters = w;
 		}
-		for (i = 0; i < x->n; i++)
-			free(x->cp[i].payload);
-		free(x->cp);
-		free(x->txid);
-		free(x);
+		ctx_discard(x);
 		return;
 	}
 	strmap_put(known, x->txid, x);

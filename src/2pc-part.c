@@ -70,6 +70,7 @@ struct ptx {
 	int done;		/* the commit or abort action has succeeded */
 	int queued;		/* waiting in a hook pool */
 	char heur;		/* 'c' or 'a' if an operator forced it */
+	char said;		/* what we last said we wait for (see ask) */
 	char *name, *cname, *csock, *peers, *payload;	/* payload escaped */
 	struct wconn *voter;	/* who waits for our vote */
 	struct wconn *ackto;	/* who waits for our commit ack */
@@ -215,6 +216,7 @@ doubt_del(struct ptx *tx)
 		tx->dnext->dprev = tx->dprev;
 	tx->dprev = tx->dnext = NULL;
 	tx->query_at = tx->warned_at = 0;
+	tx->said = 0;
 }
 
 /*
@@ -753,7 +755,7 @@ ask_peers(struct ptx *tx)
  * Asks about TX: the coordinator, and the other participants too when the
  * coordinator is unreachable or has left a QUERY unanswered past the
  * deadline (a stopped coordinator still accepts connections).  Says
- * what it waits for, once and then every WARN_EVERY_MS.
+ * what it waits for whenever that changes, and every WARN_EVERY_MS.
  */
 static void
 ask(struct ptx *tx)
@@ -761,7 +763,7 @@ ask(struct ptx *tx)
 	long long now = ev_now_ms();
 	struct wconn *c = NULL;
 	int answering = 0;
-	char *line;
+	char *line, what;
 
 	if (strcmp(tx->csock, "-") != 0 && (c = out_conn(tx->csock)) != NULL) {
 		if (tx->query_at == 0)
@@ -772,7 +774,8 @@ ask(struct ptx *tx)
 		free(line);
 		answering = now - tx->query_at < QUERY_DEADLINE_MS;
 	}
-	if (!tx->heur && (tx->warned_at == 0 ||
+	what = c == NULL ? 'u' : answering ? 'a' : 'n';
+	if (!tx->heur && (tx->said != what ||
 	    now - tx->warned_at >= WARN_EVERY_MS)) {
 		warnx("%s: in doubt for %lld s: waiting for the decision of "
 		    "coordinator %s (%s)%s", tx->txid,
@@ -781,6 +784,7 @@ ask(struct ptx *tx)
 		    "not answering", answering ? "" :
 		    "; asking the other participants");
 		tx->warned_at = now;
+		tx->said = what;
 	}
 	if (!answering && !tx->heur)
 		ask_peers(tx);

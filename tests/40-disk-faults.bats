@@ -7,18 +7,6 @@
 load helper
 load repl-helper
 
-FAULTFS="$HAKIT_ROOT/tests/faults/faultfs.so"
-
-# faulty OP:N[:ERRNO] CMD [ARG...]: run CMD with the N-th OP failing.
-faulty() {
-	local spec=$1
-	shift
-	[ -e "$FAULTFS" ] || { echo "missing $FAULTFS: run make faults" >&2; return 1; }
-	exec env LD_PRELOAD="$FAULTFS" HAKIT_FAULT="$spec" HAKIT_FAULT_PROG="${1##*/}" \
-	    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-	    "$@"
-}
-
 @test "ring-add and ring-remove: a failed write, fsync or rename changes nothing and says so" {
 	ring-add -f ring a b
 	local spec node=n

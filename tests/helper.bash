@@ -107,6 +107,18 @@ port_open() {
 	(: </dev/tcp/127.0.0.1/"$1") 2>/dev/null
 }
 
+# faulty OP:N[:ERRNO] CMD [ARG...]: run CMD with the N-th OP (write, fsync,
+# fdatasync or rename) failing, as tests/faults/faultfs.c describes.
+FAULTFS="$HAKIT_ROOT/tests/faults/faultfs.so"
+faulty() {
+	local spec=$1
+	shift
+	[ -e "$FAULTFS" ] || { echo "missing $FAULTFS: run make faults" >&2; return 1; }
+	exec env LD_PRELOAD="$FAULTFS" HAKIT_FAULT="$spec" HAKIT_FAULT_PROG="${1##*/}" \
+	    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	    "$@"
+}
+
 # --- two-phase commit ---
 
 # start_part NAME [ARG...]: start a 2pc-part daemon NAME listening on

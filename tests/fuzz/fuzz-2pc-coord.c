@@ -28,6 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf[size] = '\0';
 	known = strmap_new();
 	live = NULL;
+	cid = NULL;
 	parts = NULL;
 	nparts = 0;
 	part_find("a", "/a.sock", 1);
@@ -37,7 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((nl = strchr(line, '\n')) != NULL)
 			*nl = '\0';
 		if ((x = parse_tx(line, &txid, why, sizeof(why))) != NULL)
-			ctx_free(x);
+			ctx_discard(x);
 		while (nl != NULL) {
 			line = nl + 1;
 			if ((nl = strchr(line, '\n')) != NULL)
