@@ -146,30 +146,33 @@ sock_say() {
 	printf '%s\n' "$2" | socat -t 2 - "UNIX-CONNECT:$1"
 }
 
-# make_bank DIR: a bank account kept by hooks in DIR, for a participant
-# started with `-p DIR/prepare -c DIR/commit -a DIR/abort`.  The payload is
-# an amount; prepare stages it in staged/TXID (and votes no on the amount
-# "fail"), commit moves it to applied/TXID atomically (idempotent), abort
-# removes it and marks aborted/TXID.  The balance is the sum of applied/*.
+# make_bank DIR [bycoord]: a bank account kept by hooks in DIR, for a
+# participant started with `-p DIR/prepare -c DIR/commit -a DIR/abort`.
+# The payload is an amount; prepare stages it in staged/TX (and votes no on
+# the amount "fail"), commit moves it to applied/TX atomically
+# (idempotent), abort removes it and marks aborted/TX.  TX is the txid, or
+# with "bycoord" COORD-TXID (for participants of several coordinators).
+# The balance is the sum of applied/*.
 make_bank() {
-	local d
+	local d tx='$HAKIT_TXID'
+	[ "${2:-}" = bycoord ] && tx='$HAKIT_COORD-$HAKIT_TXID'
 	mkdir -p "$1"
 	d=$(cd "$1" && pwd)
 	mkdir -p "$d/staged" "$d/applied" "$d/aborted"
 	cat >"$d/prepare" <<PREP
 #!/bin/sh
 read -r v
-test "\$v" != fail && echo "\$v" > "$d/staged/\$HAKIT_TXID"
+test "\$v" != fail && echo "\$v" > "$d/staged/$tx"
 PREP
 	cat >"$d/commit" <<COMMIT
 #!/bin/sh
-cat > "$d/applied/\$HAKIT_TXID.tmp" &&
-mv "$d/applied/\$HAKIT_TXID.tmp" "$d/applied/\$HAKIT_TXID" &&
-rm -f "$d/staged/\$HAKIT_TXID"
+cat > "$d/applied/$tx.tmp" &&
+mv "$d/applied/$tx.tmp" "$d/applied/$tx" &&
+rm -f "$d/staged/$tx"
 COMMIT
 	cat >"$d/abort" <<ABORT
 #!/bin/sh
-rm -f "$d/staged/\$HAKIT_TXID" && touch "$d/aborted/\$HAKIT_TXID"
+rm -f "$d/staged/$tx" && touch "$d/aborted/$tx"
 ABORT
 	chmod +x "$d/prepare" "$d/commit" "$d/abort"
 }
