@@ -384,8 +384,11 @@ void
 wire_release(struct wconn *c)
 {
 	c->holds--;
+	/* Closing may free C: keep it until we are done with it. */
+	c->busy++;
 	if (c->eof && c->holds == 0 && !c->closed && c->outlen == 0)
 		wire_close(c);
+	c->busy--;
 	maybe_free(c);
 }
 

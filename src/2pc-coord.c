@@ -818,6 +818,10 @@ stdin_take(void)
 {
 	char *start = inbuf, *end = inbuf + inlen, *nl;
 
+	if (inlen == 0) {
+		stdin_open = !stdin_eof;
+		return;
+	}
 	while (out_pending < jobs && start < end) {
 		if ((nl = memchr(start, '\n', (size_t)(end - start))) == NULL) {
 			if (!stdin_eof)

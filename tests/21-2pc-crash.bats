@@ -125,6 +125,21 @@ crash_matrix() {
 @test "2pc crash: part.abort-hook (b, after its no vote)" { crash_matrix b part.abort-hook:1; }
 @test "2pc crash: part.abort-hook-done" { crash_matrix b part.abort-hook-done:1; }
 
+@test "2pc crash: a COMMIT resent while the first is still being applied is acknowledged once applied" {
+	start_part a -c 'sleep 1; cat >>applied'
+	start_daemon coord env HAKIT_CRASH=coord.commit-sent \
+		2pc-coord -s coord.sock -l coord.log -r 3 a=a.sock
+	run 2pc-coord -C coord.sock <<<"$(printf 't1\ta=x')"
+	daemon_died coord
+	# The restarted coordinator sends COMMIT again on a new connection
+	# while the commit hook still runs for the first one, which is gone.
+	start_coord a=a.sock
+	acked() { [ "$(sock_say coord.sock STATS | sed 's/.*pending=//')" = 0 ]; }
+	eventually acked
+	assert_equal "$(cat applied)" x
+	kill_daemon a TERM
+}
+
 @test "2pc in doubt: listed while the coordinator is down, resolved when it returns" {
 	HAKIT_TRACE=1 start_part a -t 1
 	HAKIT_TRACE=1 start_part b -t 1
