@@ -42,7 +42,8 @@ asan:
 # each libFuzzer target for FUZZ_SECS seconds from its seed corpus in
 # tests/fuzz/; tests/faults/faultfs.so makes write, fsync, fdatasync or
 # rename fail on demand (see tests/faults/faultfs.c); tests/abuse/holdconns
-# holds many connections open.
+# holds many connections open; tests/lincheck/lincheck checks that a
+# recorded history is linearizable.
 FUZZ_CC = clang
 FUZZ_SECS = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -79,7 +80,10 @@ tests/faults/faultfs.so: tests/faults/faultfs.c
 tests/abuse/holdconns: tests/abuse/holdconns.c
 	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -o $@ $<
 
-faults: tests/faults/faultfs.so tests/abuse/holdconns
+tests/lincheck/lincheck: tests/lincheck/lincheck.c
+	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -o $@ $<
+
+faults: tests/faults/faultfs.so tests/abuse/holdconns tests/lincheck/lincheck
 
 valgrind: all faults
 	tests/valgrind/run $(VALGRIND_TESTS)
@@ -111,7 +115,7 @@ uninstall:
 
 clean:
 	rm -f $(LIBOBJ) $(LIB) $(TOOLS) .buildflags $(FUZZ_BIN) \
-	    tests/faults/faultfs.so tests/abuse/holdconns
+	    tests/faults/faultfs.so tests/abuse/holdconns tests/lincheck/lincheck
 
 FORCE:
 .PHONY: all check asan fuzz faults valgrind demo pictures install uninstall clean FORCE
