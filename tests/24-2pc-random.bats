@@ -3,7 +3,8 @@
 # banks, clients that reuse txids (for the same transfer: a retry; for
 # another: to be refused) and retry after lost connections, and kill -9 of
 # every role at random moments, each staying down for a random while (so
-# that in-doubt banks ask each other).  At the end no transaction is
+# that in-doubt banks ask each other), and crash points armed at random,
+# for the narrow moments a kill rarely hits.  At the end no transaction is
 # split, every reported outcome holds and no money was made or lost.
 #
 # HAKIT_2PC_RANDOM_SECS sets how long the faults go on (default 20).
@@ -13,14 +14,40 @@ bats_require_minimum_version 1.5.0
 
 BANKS=(a b c d)
 COORDS=(x y)
+COORD_POINTS=(coord.prepare coord.begun coord.prepare-sent coord.voted
+	coord.decided coord.commit-sent coord.answered coord.acked)
+PART_POINTS=(part.prepare-received part.intent-logged part.prepare-hook-done
+	part.prepared part.voted part.committed part.acked part.commit-hook
+	part.commit-hook-done part.abort-hook part.abort-hook-done)
 
+# crash_env POINT...: half the time, HAKIT_CRASH at one of the points, the
+# 1st to 5th time it is passed (a crash where a kill -9 rarely lands).
+crash_env() {
+	local points=("$@")
+	[ $((RANDOM % 2)) = 0 ] || return 0
+	echo "HAKIT_CRASH=${points[RANDOM % ${#points[@]}]}:$((RANDOM % 5 + 1))"
+}
+
+# start_bank NAME [ENV...], start_coordinator NAME [ENV...]
 start_bank() {
-	start_daemon "$1" 2pc-part -s "$1.sock" -l "$1.log" -r 3 -t 1 $(bank_opts "$1")
+	start_daemon "$1" env "${@:2}" 2pc-part -s "$1.sock" -l "$1.log" -r 3 \
+		-t 1 $(bank_opts "$1")
 }
 
 start_coordinator() {
-	start_daemon "$1" 2pc-coord -s "$1.sock" -l "$1.log" -r 3 -t 2 \
-		a=a.sock b=b.sock c=c.sock d=d.sock
+	start_daemon "$1" env "${@:2}" 2pc-coord -s "$1.sock" -l "$1.log" -r 3 \
+		-t 2 a=a.sock b=b.sock c=c.sock d=d.sock
+}
+
+# start_role NAME: starts it, maybe with a crash point armed (and again
+# without one if it reached it before it was ready).
+start_role() {
+	case $1 in
+	[abcd]) start_bank "$1" $(crash_env "${PART_POINTS[@]}") ||
+		start_bank "$1" ;;
+	*) start_coordinator "$1" $(crash_env "${COORD_POINTS[@]}") ||
+		start_coordinator "$1" ;;
+	esac
 }
 
 # The line a client sends for txid T at coordinator C.  It depends only on
@@ -76,13 +103,10 @@ teardown() {
 }
 
 @test "2pc random: retries, txid reuse, two coordinators, kill -9 of every role" {
-	local p c i victim victims secs=${HAKIT_2PC_RANDOM_SECS:-20} kills=0 end
-	for p in "${BANKS[@]}"; do
-		make_bank "$p" bycoord
-		start_bank "$p"
-	done
-	for c in "${COORDS[@]}"; do
-		start_coordinator "$c"
+	local p c i victim victims secs=${HAKIT_2PC_RANDOM_SECS:-20} kills=0 deaths=0 end
+	for p in "${BANKS[@]}" "${COORDS[@]}"; do
+		[ "${p#[abcd]}" != "" ] || make_bank "$p" bycoord
+		start_role "$p"
 	done
 	local clients=()
 	for i in 1 2 3; do
@@ -93,6 +117,15 @@ teardown() {
 	end=$((SECONDS + secs))
 	while [ "$SECONDS" -lt "$end" ]; do
 		sleep "0.$((RANDOM % 9 + 1))"
+		# Whoever died at its crash point comes back, sooner or later.
+		for victim in "${BANKS[@]}" "${COORDS[@]}"; do
+			if [ -e "$victim.pid" ] && process_ended "$(daemon_pid "$victim")"; then
+				daemon_died "$victim"
+				deaths=$((deaths + 1))
+			fi
+			[ -e "$victim.pid" ] || [ $((RANDOM % 2)) = 0 ] ||
+				start_role "$victim"
+		done
 		# One role or two at once, down for a moment or for a while.
 		victims=$(printf '%s\n' "${BANKS[@]}" "${COORDS[@]}" | shuf -n $((RANDOM % 2 + 1)))
 		for victim in $victims; do
@@ -101,15 +134,30 @@ teardown() {
 		done
 		[ $((RANDOM % 3)) != 0 ] || sleep "1.$((RANDOM % 9))"
 		for victim in $victims; do
-			case $victim in
-			[abcd]) start_bank "$victim" ;;
-			*) start_coordinator "$victim" ;;
-			esac
+			start_role "$victim"
 		done
 	done
 	touch stop
 	wait "${clients[@]}"
-	eventually settled
+	# Everyone back, with no crash point armed.
+	for p in "${BANKS[@]}"; do
+		crash_daemon "$p"
+		start_bank "$p"
+	done
+	for c in "${COORDS[@]}"; do
+		crash_daemon "$c"
+		start_coordinator "$c"
+	done
+	if ! eventually settled; then
+		for p in "${BANKS[@]}"; do
+			echo "$p in doubt: $(2pc-part -s "$p.sock" -L | tr '\n' ' ')"
+		done
+		for c in "${COORDS[@]}"; do
+			echo "$c: $(sock_say "$c.sock" STATS)"
+			grep 'cannot deliver' "$c.err" | tail -n 2
+		done
+		fail "the banks and coordinators never settled"
+	fi
 
 	local key id from to committed aborted n_commit=0 n_abort=0
 	# Money is conserved: every transfer was all or nothing.
@@ -142,6 +190,6 @@ teardown() {
 			n_abort=$((n_abort + 1)) ;;
 		esac
 	done <results
-	echo "# $kills kills; $n_commit commits and $n_abort aborts reported" >&3
+	echo "# $kills kills, $deaths deaths at crash points; $n_commit commits and $n_abort aborts reported" >&3
 	[ "$kills" -gt 5 ] && [ "$n_commit" -gt 10 ]
 }
