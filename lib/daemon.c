@@ -55,11 +55,17 @@ daemon_abspath(const char *path)
 	size_t n;
 
 	if (path[0] == '/')
-		return xstrdup(path);
-	if (getcwd(cwd, sizeof(cwd)) == NULL)
-		err(EXIT_FAIL, "getcwd");
-	n = strlen(cwd) + strlen(path) + 2;
-	s = xmalloc(n);
-	snprintf(s, n, "%s/%s", cwd, path);
+		s = xstrdup(path);
+	else {
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			err(EXIT_FAIL, "getcwd");
+		n = strlen(cwd) + strlen(path) + 2;
+		s = xmalloc(n);
+		snprintf(s, n, "%s/%s", cwd, path);
+	}
+	if (strlen(s) > SOCK_MAX_PATH)
+		errx(EXIT_USAGE, "%s: a socket path may be at most %d bytes, "
+		    "and as an absolute path (%s) this one has %zu: use a "
+		    "shorter one", path, SOCK_MAX_PATH, s, strlen(s));
 	return s;
 }

@@ -21,7 +21,11 @@ void daemon_ready(int fd);
 /* Ignores SIGPIPE; makes SIGTERM and SIGINT stop EV. */
 void daemon_signals(struct evloop *ev);
 
-/* Returns PATH made absolute against the current directory (new string). */
+/*
+ * Returns the socket path PATH made absolute against the current directory
+ * (a new string), the name peers in other directories reach it by.  Exits
+ * 2 if that is longer than a socket address holds (SOCK_MAX_PATH).
+ */
 char *daemon_abspath(const char *path);
 
 #endif

@@ -15,6 +15,9 @@
 #include "sock.h"
 #include "util.h"
 
+_Static_assert(SOCK_MAX_PATH < sizeof(((struct sockaddr_un *)0)->sun_path),
+    "SOCK_MAX_PATH must fit in sun_path with its NUL");
+
 static void raise_nofile(void);
 static int spare = -1;	/* a descriptor kept to refuse with */
 
@@ -40,7 +43,7 @@ fill_addr(struct sockaddr_un *sun, const char *path)
 {
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun->sun_path)) {
+	if (strlen(path) > SOCK_MAX_PATH) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -82,7 +85,8 @@ sock_listen(const char *path, mode_t mode)
 	int fd;
 
 	if (fill_addr(&sun, path) == -1)
-		err(EXIT_FAIL, "%s", path);
+		errx(EXIT_USAGE, "%s: a socket path may be at most %d bytes; "
+		    "this one has %zu", path, SOCK_MAX_PATH, strlen(path));
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			errx(EXIT_FAIL, "%s: exists and is not a socket", path);

@@ -21,8 +21,12 @@
 #include <sys/types.h>
 
 #define SOCK_MAX_FDS	4096
+#define SOCK_MAX_PATH	107	/* bytes of a UNIX socket path (sun_path) */
 
-/* Listens on PATH with mode MODE; exits 1 (or 3 if in use) on failure. */
+/*
+ * Listens on PATH with mode MODE; exits 1 on failure, 2 if PATH is longer
+ * than SOCK_MAX_PATH, 3 if it is in use.
+ */
 int sock_listen(const char *path, mode_t mode);
 
 /*

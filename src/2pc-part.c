@@ -1336,6 +1336,8 @@ main(int argc, char *argv[])
 	if (argc != 0)
 		bad_usage("unexpected operand '%s'", argv[0]);
 
+	/* Peers reach us by our absolute path: it must fit a socket address. */
+	free(daemon_abspath(sock));
 	crash_init();
 	trace_init(sock);
 	ev = ev_new();

@@ -196,7 +196,7 @@ balance() {
 
 # crash_daemon NAME: kill -9 a daemon (a power cut) and reap it.
 crash_daemon() {
-	kill_daemon "$1" KILL || true
+	kill_daemon "$1" KILL 2>/dev/null || true
 }
 
 # daemon_died NAME: wait up to 20 s for a daemon to die by itself (say, at
