@@ -2,13 +2,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "filelock.h"
 #include "util.h"
 
-void
-filelock_take(int fd, const char *path)
+/* Tries to lock FD; returns 0, or exits 3 naming the holder. */
+static void
+lock_or_exit(int fd, const char *path)
 {
 	struct flock fl;
 
@@ -28,4 +30,30 @@ filelock_take(int fd, const char *path)
 		    "one daemon at a time may use it", path, (long)fl.l_pid);
 	errx(EXIT_UNAVAIL, "%s: in use by another process; one daemon at a "
 	    "time may use it", path);
+}
+
+int
+filelock_open(const char *path, int flags, mode_t mode)
+{
+	struct stat fst, pst;
+	int fd;
+
+	for (;;) {
+		if ((fd = open(path, O_RDWR | O_CLOEXEC | flags, mode)) == -1)
+			return -1;
+		lock_or_exit(fd, path);
+		if (fstat(fd, &fst) == -1)
+			err(EXIT_FAIL, "%s: fstat", path);
+		/* Still the file PATH names, not one replaced meanwhile? */
+		if (stat(path, &pst) == 0 && pst.st_dev == fst.st_dev &&
+		    pst.st_ino == fst.st_ino)
+			return fd;
+		close(fd);
+	}
+}
+
+void
+filelock_take(int fd, const char *path)
+{
+	lock_or_exit(fd, path);
 }

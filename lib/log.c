@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crash.h"
 #include "crc32c.h"
+#include "durable.h"
 #include "filelock.h"
 #include "log.h"
 #include "util.h"
@@ -31,6 +33,8 @@ struct hlog {
 	int fd;
 	size_t end;		/* where the next record goes */
 	size_t synced;		/* the end as of the last successful sync */
+	size_t base;		/* the end after the last checkpoint */
+	int keeping;		/* inside log_checkpoint's keep function */
 	size_t alloc;		/* file size: end plus preallocated zeros */
 	int nosync;
 	int forced;		/* an urgent forced record waits for a sync */
@@ -175,6 +179,31 @@ trim_all(void)
 		trim(l);
 }
 
+/* The temporary a checkpoint of L is written to (a new string). */
+static char *
+checkpoint_path(const struct hlog *l)
+{
+	return xasprintf("%s.checkpoint", l->path);
+}
+
+/*
+ * Removes what a checkpoint interrupted by a crash left: the old log or
+ * the new one is complete under L's name either way.  Called with the lock
+ * held, so no other process is checkpointing L.
+ */
+static void
+sweep_checkpoint(struct hlog *l)
+{
+	char *tmp = checkpoint_path(l);
+
+	if (unlink(tmp) == 0)
+		warnx("%s: removed %s, left by a checkpoint a crash "
+		    "interrupted", l->path, tmp);
+	else if (errno != ENOENT)
+		err(EXIT_FAIL, "%s", tmp);
+	free(tmp);
+}
+
 struct hlog *
 log_open(const char *path, log_replay_fn *fn, void *arg)
 {
@@ -184,16 +213,17 @@ log_open(const char *path, log_replay_fn *fn, void *arg)
 	int created = 0;
 
 	l->path = xstrdup(path);
-	if ((l->fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
+	while ((l->fd = filelock_open(path, 0, 0)) == -1) {
 		if (errno != ENOENT)
 			err(EXIT_FAIL, "%s", path);
-		l->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0644);
-		if (l->fd == -1)
+		if ((l->fd = filelock_open(path, O_CREAT | O_EXCL, 0644)) != -1) {
+			created = 1;
+			break;
+		}
+		if (errno != EEXIST)
 			err(EXIT_FAIL, "%s", path);
-		created = 1;
 	}
-	filelock_take(l->fd, path);
+	sweep_checkpoint(l);
 	buf = slurp(path, l->fd, &size);
 	if (size < MAGIC_LEN) {
 		if (!all_zero(buf, size) &&
@@ -363,6 +393,9 @@ log_appendf(struct hlog *l, enum log_force force, log_done_fn *done,
 	case LOG_SOON:
 		log_append_soon(l, buf, (size_t)n, done, arg);
 		break;
+	case LOG_KEEP:
+		log_keep(l, buf, (size_t)n);
+		break;
 	}
 	free(buf);
 }
@@ -495,4 +528,92 @@ log_close(struct hlog *l)
 	free(l->w);
 	free(l->path);
 	free(l);
+}
+
+size_t
+log_size(const struct hlog *l)
+{
+	return l->end + l->len;
+}
+
+int
+log_checkpoint_due(const struct hlog *l)
+{
+	size_t size = log_size(l);
+
+	return size >= LOG_CHECKPOINT_MIN && size >= 2 * l->base;
+}
+
+void
+log_keep(struct hlog *l, const char *rec, size_t len)
+{
+	if (!l->keeping)
+		errx(EXIT_FAIL, "%s: log_keep outside a checkpoint", l->path);
+	buffer_record(l, rec, len);
+}
+
+/* Writes all of BUF to FD; returns 0, or -1 with errno set. */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void
+log_checkpoint(struct hlog *l, log_keep_fn *keep, void *arg)
+{
+	char *tmp = checkpoint_path(l);
+	const char *what;
+	int fd;
+
+	/* What was appended is made durable first (callbacks may append). */
+	while (l->len > 0 || l->nw > 0) {
+		l->forced |= l->nw > 0;
+		log_flush(l);
+	}
+	l->keeping = 1;
+	keep(l, arg);
+	l->keeping = 0;
+	what = "open";
+	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) ==
+	    -1)
+		goto fail;
+	what = "write";
+	if (write_all(fd, MAGIC, MAGIC_LEN) == -1 ||
+	    write_all(fd, l->buf, l->len) == -1)
+		goto fail;
+	what = "fsync";
+	if (fsync(fd) == -1)
+		goto fail;
+	CRASH_POINT("log.checkpoint-synced");
+	/* Locked before it takes the log's name: never a moment unlocked. */
+	filelock_take(fd, l->path);
+	what = "rename";
+	if (rename(tmp, l->path) == -1)
+		goto fail;
+	CRASH_POINT("log.checkpoint-renamed");
+	if (fsync_parent(l->path) == -1)
+		err(EXIT_FAIL, "%s: fsync the directory", l->path);
+	close(l->fd);
+	l->fd = fd;
+	l->end = l->alloc = l->synced = l->base = MAGIC_LEN + l->len;
+	l->len = 0;
+	l->syncs += 2;
+	free(tmp);
+	return;
+fail:
+	/* The old log is untouched and complete: stop before any more acks. */
+	(void)unlink(tmp);
+	err(EXIT_FAIL, "%s: checkpoint: %s %s", l->path, what, tmp);
 }

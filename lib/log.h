@@ -46,8 +46,20 @@
  * member can drop a divergent tail; the caller computes the boundary from
  * the format above (8 bytes of magic, then 8 + length bytes per record).
  *
+ * Checkpoints (added for bounded growth): log_checkpoint() replaces the
+ * whole log by the records a keep function gives it, the state a restart
+ * needs written compactly, so the log grows with the live state, not the
+ * history.  The new file is written beside the log (LOG.checkpoint),
+ * synced, locked (filelock.h), renamed over the log and its directory
+ * synced: a crash at any moment leaves the old log or the new one, both
+ * complete; a leftover LOG.checkpoint is removed when the log is next
+ * opened.  Crash points: log.checkpoint-synced (the new file is durable,
+ * not yet renamed), log.checkpoint-renamed (renamed, the directory not yet
+ * synced).
+ *
  * Weakness: a corrupted length field pointing past the end of the file is
- * indistinguishable from a torn tail.  The log is never compacted.
+ * indistinguishable from a torn tail.  A checkpoint stops the daemon for
+ * as long as it takes to write and sync the live state.
  */
 #ifndef HAKIT_LOG_H
 #define HAKIT_LOG_H
@@ -99,7 +111,8 @@ void log_flush(struct hlog *);
 enum log_force {
 	LOG_LAZY,	/* as log_append_lazy() */
 	LOG_FORCED,	/* as log_append() */
-	LOG_SOON	/* as log_append_soon() */
+	LOG_SOON,	/* as log_append_soon() */
+	LOG_KEEP	/* as log_keep(), inside a checkpoint */
 };
 
 /* Appends a record formatted as printf(3) does, forced as FORCE says. */
@@ -124,5 +137,31 @@ unsigned long long log_syncs(const struct hlog *);
 void log_truncate(struct hlog *, long long size);
 
 void log_close(struct hlog *);
+
+/* A checkpoint is due from a log of this size on (see log_checkpoint_due). */
+#define LOG_CHECKPOINT_MIN	(1024 * 1024)
+
+/* Bytes in the log, appended records included. */
+size_t log_size(const struct hlog *);
+
+/*
+ * Returns whether a checkpoint is due: the log holds at least
+ * LOG_CHECKPOINT_MIN bytes and twice what the last checkpoint wrote (or,
+ * before the first, anything), as Redis rewrites its AOF at 100% growth.
+ */
+int log_checkpoint_due(const struct hlog *);
+
+/* Called by log_checkpoint() to give, with log_keep(), what to keep. */
+typedef void log_keep_fn(struct hlog *, void *arg);
+
+/*
+ * Flushes and syncs what is appended (done callbacks run), then replaces
+ * the log by the records KEEP gives, durably (see above).  Exits 1, with
+ * the old log left as it was, if the new file cannot be written.
+ */
+void log_checkpoint(struct hlog *, log_keep_fn *keep, void *arg);
+
+/* Gives one record to keep; only inside a keep function. */
+void log_keep(struct hlog *, const char *rec, size_t len);
 
 #endif

@@ -55,6 +55,7 @@ struct part {
 	int operand;		/* named on the command line */
 	struct wconn *c;
 	int recovered;		/* answered our RECOVER on this connection */
+	unsigned long long horizon;	/* the last HORIZON sent it */
 	long long warned;	/* when we last said it cannot be reached */
 };
 
@@ -91,6 +92,7 @@ struct outline {
 
 struct ctx {
 	char *txid;
+	unsigned long long seq;	/* order of BEGIN records, from 1 */
 	char digest[DIGEST_LEN + 1];
 	enum cstate st;
 	char *reason;		/* C_ABORTED */
@@ -98,13 +100,17 @@ struct ctx {
 	int n;
 	struct waiter *waiters;
 	long long timer;
-	struct ctx *prev, *next;	/* live list */
+	struct ctx *prev, *next;	/* live list, or the remembered queue */
 };
 
 static struct evloop *ev;
 static struct hlog *clog;
-static struct strmap *known;	/* txid -> struct ctx, every txid ever begun */
+static struct strmap *known;	/* txid -> struct ctx: live or remembered */
 static struct ctx *live;
+/* Decided transactions, oldest first, kept to answer retries. */
+static struct ctx *remembered, **remembered_tail = &remembered;
+static unsigned long nremembered, window = 100000;
+static unsigned long long next_seq = 1;
 static struct part **parts;
 static int nparts;
 static char *cid;		/* our identity, from the log */
@@ -127,7 +133,7 @@ usage(FILE *fp, int status)
 	fprintf(fp,
 	    "usage: 2pc-coord [-AhSV] [-j jobs] [-m mode] [-r fd] [-s sock] "
 	    "[-t secs]\n"
-	    "                 -l log name=sock ...\n"
+	    "                 [-w window] -l log name=sock ...\n"
 	    "       2pc-coord -C sock\n");
 	exit(status);
 }
@@ -264,10 +270,23 @@ live_add(struct ctx *x)
 	live = x;
 }
 
-/* Ends X's live part: it is only remembered from now on. */
+/* Forgets X altogether: a retry of its txid would now be new. */
 static void
-live_del(struct ctx *x)
+ctx_forget(struct ctx *x)
 {
+	strmap_del(known, x->txid);
+	free(x->reason);
+	ctx_discard(x);
+}
+
+/*
+ * Ends X's live part: it is decided and, from now on, only remembered
+ * (to tell retries its outcome), the newest WINDOW such transactions.
+ */
+static void
+finish(struct ctx *x)
+{
+	struct ctx *old;
 	int i;
 
 	if (x->prev != NULL)
@@ -283,6 +302,15 @@ live_del(struct ctx *x)
 	for (i = 0; i < x->n; i++) {
 		free(x->cp[i].payload);
 		x->cp[i].payload = NULL;
+	}
+	*remembered_tail = x;
+	remembered_tail = &x->next;
+	if (++nremembered > window) {
+		old = remembered;
+		if ((remembered = old->next) == NULL)
+			remembered_tail = &remembered;
+		nremembered--;
+		ctx_forget(old);
 	}
 }
 
@@ -359,10 +387,11 @@ abort_ctx(struct ctx *x, const char *reason)
 	    x->reason);
 	for (i = 0; i < x->n; i++)
 		if (x->cp[i].sent && x->cp[i].p->c != NULL)
-			wire_sendf(x->cp[i].p->c, "ABORT %s %s", cid, x->txid);
+			wire_sendf(x->cp[i].p->c, "ABORT %s %s %llu", cid,
+			    x->txid, x->seq);
 	n_abort++;
 	tell_all(x);
-	live_del(x);
+	finish(x);
 }
 
 static void
@@ -417,7 +446,7 @@ acked(struct ctx *x, struct cpart *cp)
 	CRASH_POINT("coord.acked");
 	log_appendf(clog, LOG_LAZY, NULL, NULL, "E\t%s", x->txid);
 	x->st = C_COMMITTED;
-	live_del(x);
+	finish(x);
 }
 
 static long
@@ -471,6 +500,7 @@ part_conn(struct part *p, const char *waiting)
 	p->warned = 0;
 	p->c = wire_new(fd, p->name, part_line, part_close, p);
 	p->recovered = 0;
+	p->horizon = 0;
 	wire_sendf(p->c, "RECOVER %s %s", cid, cname);
 	for (x = live; x != NULL; x = x->next)
 		if (x->st == C_COMMITTING)
@@ -676,8 +706,8 @@ begun(void *arg)
 			abort_ctx(x, why);
 			return;
 		}
-		wire_sendf(p->c, "PREPARE %s %s %s %s %s %s", cid, x->txid,
-		    p->name, csock_abs, peers, x->cp[i].payload);
+		wire_sendf(p->c, "PREPARE %s %s %llu %s %s %s %s", cid, x->txid,
+		    x->seq, p->name, csock_abs, peers, x->cp[i].payload);
 		if (crash_armed)
 			wire_flush(p->c);
 		x->cp[i].sent = 1;
@@ -720,11 +750,12 @@ submit(struct ctx *x, struct waiter *w)
 	strmap_put(known, x->txid, x);
 	live_add(x);
 	x->st = C_VOTING;
+	x->seq = next_seq++;
 	x->waiters = w;
 	CRASH_POINT("coord.prepare");
 	list = part_list(x);
-	log_appendf(clog, LOG_FORCED, begun, x, "B\t%s\t%s\t%s", x->txid,
-	    x->digest, list);
+	log_appendf(clog, LOG_FORCED, begun, x, "B\t%s\t%llu\t%s\t%s",
+	    x->txid, x->seq, x->digest, list);
 	free(list);
 }
 
@@ -760,8 +791,9 @@ client_line(struct wconn *c, char *line, size_t len, void *arg)
 
 		for (y = live; y != NULL; y = y->next)
 			pending++;
-		wire_sendf(c, "STATS syncs=%llu pending=%d", log_syncs(clog),
-		    pending);
+		wire_sendf(c, "STATS syncs=%llu pending=%d remembered=%lu "
+		    "log=%zu", log_syncs(clog), pending, nremembered,
+		    log_size(clog));
 	} else if (n == 3 && strcmp(f[0], "ACK") == 0) {
 		/* An ack to a QUERY answer; our own connection gets one too. */
 	} else
@@ -904,6 +936,28 @@ finished(void)
 	return 1;
 }
 
+/*
+ * Tells the participants we are connected to the horizon: every
+ * transaction with a smaller sequence number is decided and, if it
+ * committed, acknowledged by all, so they may forget it.
+ */
+static void
+send_horizon(void)
+{
+	unsigned long long h = next_seq;
+	struct ctx *x;
+	int i;
+
+	for (x = live; x != NULL; x = x->next)
+		if (x->seq < h)
+			h = x->seq;
+	for (i = 0; i < nparts; i++)
+		if (parts[i]->c != NULL && parts[i]->horizon < h) {
+			wire_sendf(parts[i]->c, "HORIZON %s %llu", cid, h);
+			parts[i]->horizon = h;
+		}
+}
+
 static long
 housekeeping(struct evloop *e, long long id, void *arg)
 {
@@ -912,6 +966,7 @@ housekeeping(struct evloop *e, long long id, void *arg)
 
 	(void)id;
 	(void)arg;
+	send_horizon();
 	for (x = live; x != NULL; x = x->next)
 		if (x->st == C_COMMITTING)
 			for (i = 0; i < x->n; i++)
@@ -926,6 +981,8 @@ housekeeping(struct evloop *e, long long id, void *arg)
 	return f == 0 ? RETRY_MS : 20;
 }
 
+static log_keep_fn keep;
+
 static void
 before_sleep(struct evloop *e, void *arg)
 {
@@ -938,6 +995,8 @@ before_sleep(struct evloop *e, void *arg)
 			break;
 		log_flush(clog);
 	}
+	if (log_checkpoint_due(clog))
+		log_checkpoint(clog, keep, NULL);
 	stdin_resume();
 	if (!daemon_mode && !stdin_open && finished() == 1)
 		ev_stop(e);
@@ -951,20 +1010,34 @@ malformed(void)
 	errx(EXIT_USAGE, "log: malformed record");
 }
 
+/* Parses a sequence number field; exits 2 if it is not one. */
+static unsigned long long
+parse_seq(const char *f)
+{
+	unsigned long v;
+
+	if (parse_ulong(f, 1, ULONG_MAX, &v) == -1)
+		malformed();
+	if (v >= next_seq)
+		next_seq = v + 1;
+	return v;
+}
+
 /*
- * Replays one record: N (our id, first), B (begun), C (commit decided),
- * A (aborted), E (ended).
+ * Replays one record: N (our id and, after a checkpoint, the next
+ * sequence number; first), B (begun), C (commit decided), A (aborted),
+ * E (ended), R (a decided transaction remembered by a checkpoint).
  */
 static void
 replay(void *arg, const char *rec, size_t len)
 {
-	char *copy = xmemdup(rec, len), *f[4], *p, *next;
+	char *copy = xmemdup(rec, len), *f[6], *p, *next;
 	struct ctx *x;
 	int n = 0;
 
 	(void)arg;
-	for (p = copy; n < 4 && p != NULL; p = next) {
-		if ((next = strchr(p, '\t')) != NULL && n < 3)
+	for (p = copy; p != NULL; p = next) {
+		if ((next = strchr(p, '\t')) != NULL && n < 5)
 			*next++ = '\0';
 		else
 			next = NULL;
@@ -975,19 +1048,36 @@ replay(void *arg, const char *rec, size_t len)
 	x = strmap_get(known, f[1]);
 	switch (f[0][0]) {
 	case 'N':
-		if (n != 2 || !wire_token_ok(f[1]))
+		if (n > 3 || !wire_token_ok(f[1]))
 			malformed();
 		cid = xstrdup(f[1]);
+		if (n == 3)
+			next_seq = parse_seq(f[2]);
 		break;
 	case 'B':
-		if (n != 4 || x != NULL || strlen(f[2]) != DIGEST_LEN)
+	case 'R':
+		if (n != (f[0][0] == 'B' ? 5 : 6) || x != NULL ||
+		    strlen(f[3]) != DIGEST_LEN)
 			malformed();
 		x = ctx_new(f[1]);
-		memcpy(x->digest, f[2], DIGEST_LEN + 1);
-		x->st = C_VOTING;
-		if (parse_part_list(x, f[3]) == -1)
-			malformed();
+		x->seq = parse_seq(f[2]);
+		memcpy(x->digest, f[3], DIGEST_LEN + 1);
 		live_add(x);
+		if (f[0][0] == 'B') {
+			x->st = C_VOTING;
+			if (parse_part_list(x, f[4]) == -1)
+				malformed();
+		} else if (strcmp(f[4], "c") == 0) {
+			x->st = C_COMMITTED;
+			if (parse_part_list(x, f[5]) == -1)
+				malformed();
+			finish(x);
+		} else if (strcmp(f[4], "a") == 0) {
+			x->st = C_ABORTED;
+			x->reason = xstrdup(f[5]);
+			finish(x);
+		} else
+			malformed();
 		break;
 	case 'C':
 		if (n != 3 || x == NULL || x->st != C_VOTING)
@@ -998,19 +1088,50 @@ replay(void *arg, const char *rec, size_t len)
 		if (x == NULL || x->st != C_COMMITTING)
 			malformed();
 		x->st = C_COMMITTED;
-		live_del(x);
+		finish(x);
 		break;
 	case 'A':
 		if (n != 3 || x == NULL || x->st != C_VOTING)
 			malformed();
 		x->st = C_ABORTED;
 		x->reason = xstrdup(f[2]);
-		live_del(x);
+		finish(x);
 		break;
 	default:
 		errx(EXIT_USAGE, "log: unknown record type %s", f[0]);
 	}
 	free(copy);
+}
+
+/*
+ * Gives a checkpoint what a restart needs: our id and next sequence
+ * number, the remembered transactions in the order they were decided,
+ * and the live ones as their BEGIN and COMMIT records.
+ */
+static void
+keep(struct hlog *l, void *arg)
+{
+	struct ctx *x;
+	char *list;
+
+	(void)arg;
+	log_appendf(l, LOG_KEEP, NULL, NULL, "N\t%s\t%llu", cid, next_seq);
+	for (x = remembered; x != NULL; x = x->next) {
+		list = x->st == C_COMMITTED ? part_list(x) : NULL;
+		log_appendf(l, LOG_KEEP, NULL, NULL, "R\t%s\t%llu\t%s\t%s\t%s",
+		    x->txid, x->seq, x->digest, list != NULL ? "c" : "a",
+		    list != NULL ? list : x->reason);
+		free(list);
+	}
+	for (x = live; x != NULL; x = x->next) {
+		list = part_list(x);
+		log_appendf(l, LOG_KEEP, NULL, NULL, "B\t%s\t%llu\t%s\t%s",
+		    x->txid, x->seq, x->digest, list);
+		if (x->st == C_COMMITTING)
+			log_appendf(l, LOG_KEEP, NULL, NULL, "C\t%s\t%s",
+			    x->txid, list);
+		free(list);
+	}
 }
 
 /* Makes our id: 16 random hex digits, the first record of a new log. */
@@ -1129,7 +1250,7 @@ main(int argc, char *argv[])
 	unsigned long v;
 	int ch, i, nosync = 0, readyfd = -1, lfd = -1, status, stdin_flags;
 
-	while ((ch = getopt(argc, argv, "AC:Shj:l:m:r:s:t:V")) != -1) {
+	while ((ch = getopt(argc, argv, "AC:Shj:l:m:r:s:t:Vw:")) != -1) {
 		switch (ch) {
 		case 'A':
 			any_uid = 1;
@@ -1168,6 +1289,12 @@ main(int argc, char *argv[])
 				bad_usage("bad timeout '%s': give whole seconds "
 				    "from 1 to 86400", optarg);
 			timeout_ms = (long)v * 1000;
+			break;
+		case 'w':
+			if (parse_ulong(optarg, 1, 100000000, &v) == -1)
+				bad_usage("bad -w '%s': give a number of "
+				    "transactions from 1 to 100000000", optarg);
+			window = v;
 			break;
 		default:
 			usage(stderr, EXIT_USAGE);

@@ -51,7 +51,8 @@
 
 /* Log records are TAB-separated fields: a one-letter type, the coordinator
  * id, the txid, then more: I intent, P prepared, C committed, A aborted,
- * D hook done, H heuristic outcome (see 2pc-part(1), FILES). */
+ * D hook done, H heuristic outcome, F finished (a checkpoint's record of a
+ * decided transaction whose hook is done); see 2pc-part(1), FILES. */
 
 enum state {
 	S_INTENT,	/* voting: prepare hook or PREPARED record under way */
@@ -63,6 +64,7 @@ enum state {
 struct ptx {
 	char *key;		/* "CID TXID": the transaction's name */
 	char *cid, *txid;
+	unsigned long long seq;	/* the coordinator's order of it, from 1 */
 	enum state st;
 	int intent;		/* a prepare hook may have run */
 	int prepared;		/* a PREPARED record was written */
@@ -163,16 +165,42 @@ tx_find(const char *cid, const char *txid)
 }
 
 static struct ptx *
-tx_new(const char *cid, const char *txid)
+tx_new(const char *cid, const char *txid, unsigned long long seq)
 {
 	struct ptx *tx = xcalloc(1, sizeof(*tx));
 
 	tx->key = xstrdup(tx_key(cid, txid));
 	tx->cid = xstrdup(cid);
 	tx->txid = xstrdup(txid);
+	tx->seq = seq;
 	tx->st = S_ABORTED;
 	strmap_put(txs, tx->key, tx);
 	return tx;
+}
+
+/* Forgets TX, decided and done: its coordinator will never ask again. */
+static void
+tx_free(struct ptx *tx)
+{
+	strmap_del(txs, tx->key);
+	free(tx->key);
+	free(tx->cid);
+	free(tx->txid);
+	free(tx->name);
+	free(tx->cname);
+	free(tx->csock);
+	free(tx->peers);
+	free(tx->payload);
+	free(tx);
+}
+
+/* Appends TX's abort record (with its sequence number, for a record
+ * that may be all we know of it), forced as FORCE says. */
+static void
+log_abort(struct ptx *tx, enum log_force force, log_done_fn *done, void *arg)
+{
+	log_appendf(plog, force, done, arg, "A\t%s\t%s\t%llu", tx->cid,
+	    tx->txid, tx->seq);
 }
 
 static void
@@ -441,8 +469,7 @@ abort_tx(struct ptx *tx, const char *why)
 		    "but the outcome is abort", tx->txid);
 	doubt_del(tx);
 	tx->st = S_ABORTED;
-	log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s\t%s", tx->cid,
-	    tx->txid);
+	log_abort(tx, LOG_LAZY, NULL, NULL);
 	if (tx->hook == 0 && tx->voter == NULL && !tx->heur)
 		run_action(tx);
 }
@@ -539,8 +566,9 @@ static void
 log_voting(struct ptx *tx, char type, log_done_fn *done)
 {
 	log_appendf(plog, LOG_FORCED, done, tx,
-	    "%c\t%s\t%s\t%s\t%s\t%s\t%s\t%s", type, tx->cid, tx->txid,
-	    tx->name, tx->cname, tx->csock, tx->peers, tx->payload);
+	    "%c\t%s\t%s\t%llu\t%s\t%s\t%s\t%s\t%s", type, tx->cid,
+	    tx->txid, tx->seq, tx->name, tx->cname, tx->csock, tx->peers,
+	    tx->payload);
 }
 
 static void
@@ -565,8 +593,7 @@ prepare_finished(struct ptx *tx, int status)
 		snprintf(why, sizeof(why), "prepare hook failed (status %d)",
 		    status);
 		tx->st = S_ABORTED;
-		log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s\t%s", tx->cid,
-		    tx->txid);
+		log_abort(tx, LOG_LAZY, NULL, NULL);
 		vote_no(tx, why);
 		run_action(tx);
 	}
@@ -626,11 +653,24 @@ intent_durable(void *arg)
 	pool_run(&prepares, tx);
 }
 
-/* PREPARE CID TXID NAME CSOCK PEERS PAYLOAD */
+/* Parses a sequence number into *SEQ; returns 0, or -1 if S is none. */
+static int
+parse_seq(const char *s, unsigned long long *seq)
+{
+	unsigned long v;
+
+	if (parse_ulong(s, 1, ULONG_MAX, &v) == -1)
+		return -1;
+	*seq = v;
+	return 0;
+}
+
+/* PREPARE CID TXID SEQ NAME CSOCK PEERS PAYLOAD */
 static void
 on_prepare(struct wconn *c, struct link *lk, char **f)
 {
 	char *info[5], *check;
+	unsigned long long seq;
 	struct ptx *tx;
 	int i;
 
@@ -639,12 +679,14 @@ on_prepare(struct wconn *c, struct link *lk, char **f)
 		    "PREPARE with another coordinator's id");
 		return;
 	}
-	for (i = 2; i <= 5; i++)
-		if (!wire_token_ok(f[i])) {
-			wire_fail(c, "malformed PREPARE");
-			return;
-		}
-	check = xstrdup(f[6]);
+	for (i = 2; i <= 6; i++)
+		if (!wire_token_ok(f[i]))
+			break;
+	if (i <= 6 || parse_seq(f[3], &seq) == -1) {
+		wire_fail(c, "malformed PREPARE");
+		return;
+	}
+	check = xstrdup(f[7]);
 	if (wire_unescape(check, strlen(check)) < 0) {
 		free(check);
 		wire_fail(c, "bad payload escape");
@@ -658,13 +700,13 @@ on_prepare(struct wconn *c, struct link *lk, char **f)
 		return;
 	}
 	CRASH_POINT("part.prepare-received");
-	tx = tx_new(f[1], f[2]);
+	tx = tx_new(f[1], f[2], seq);
 	tx->st = S_INTENT;
-	info[0] = f[3];
+	info[0] = f[4];
 	info[1] = lk->cname;
-	info[2] = f[4];
-	info[3] = f[5];
-	info[4] = f[6];
+	info[2] = f[5];
+	info[3] = f[6];
+	info[4] = f[7];
 	tx_set_info(tx, info);
 	wire_hold(c);
 	tx->voter = c;
@@ -736,7 +778,7 @@ ask_peers(struct ptx *tx)
 	struct wconn *c;
 	char *peers, *p, *eq, *next, *line;
 
-	line = xasprintf("STATUS %s %s", tx->cid, tx->txid);
+	line = xasprintf("STATUS %s %s %llu", tx->cid, tx->txid, tx->seq);
 	peers = xstrdup(tx->peers);
 	for (p = peers; p != NULL; p = next) {
 		if ((next = strchr(p, ',')) != NULL)
@@ -829,7 +871,8 @@ reply_durable(void *arg)
  * first (forced), so that we can never vote yes on it later.
  */
 static void
-on_status(struct wconn *c, const char *cid, const char *txid)
+on_status(struct wconn *c, const char *cid, const char *txid,
+    unsigned long long seq)
 {
 	struct ptx *tx = tx_find(cid, txid);
 	struct reply *r;
@@ -843,14 +886,13 @@ on_status(struct wconn *c, const char *cid, const char *txid)
 		return;
 	}
 	if (tx == NULL)
-		tx = tx_new(cid, txid);
+		tx = tx_new(cid, txid, seq);
 	tx->st = S_ABORTED;
 	r = xcalloc(1, sizeof(*r));
 	wire_hold(c);
 	r->c = c;
 	r->line = xasprintf("STATE %s %s aborted", cid, txid);
-	log_appendf(plog, LOG_FORCED, reply_durable, r, "A\t%s\t%s", cid,
-	    txid);
+	log_abort(tx, LOG_FORCED, reply_durable, r);
 }
 
 /* STATE CID TXID STATE: accepted only as the answer to our STATUS. */
@@ -965,10 +1007,15 @@ on_recover(struct wconn *c, struct link *lk, char **f)
  * our QUERY (PENDING, UNKNOWN), accepted only from that coordinator.
  */
 static void
-on_decision(struct wconn *c, struct link *lk, char **f)
+on_decision(struct wconn *c, struct link *lk, char **f, int n)
 {
 	struct ptx *tx = tx_find(f[1], f[2]);
+	unsigned long long seq = 0;
 
+	if (n == 4 && (f[0][0] != 'A' || parse_seq(f[3], &seq) == -1)) {
+		wire_fail(c, "malformed decision");
+		return;
+	}
 	if (!may_answer(lk, f[1], f[2], &asked_query)) {
 		warnx("%s: %s for %s from a connection that does not speak for "
 		    "its coordinator; ignored", lk->sock != NULL ? lk->sock :
@@ -985,11 +1032,11 @@ on_decision(struct wconn *c, struct link *lk, char **f)
 			commit_tx(tx, c);
 		break;
 	case 'A':
-		if (tx == NULL) {
-			tx = tx_new(f[1], f[2]);
-			log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s\t%s",
-			    f[1], f[2]);
-		} else
+		/* One we never prepared: remembered (until the horizon
+		 * passes it), so a PREPARE arriving late gets a no. */
+		if (tx == NULL && seq != 0)
+			log_abort(tx_new(f[1], f[2], seq), LOG_LAZY, NULL, NULL);
+		else if (tx != NULL)
 			abort_tx(tx, "coordinator");
 		break;
 	case 'P':
@@ -1002,18 +1049,74 @@ on_decision(struct wconn *c, struct link *lk, char **f)
 	}
 }
 
+/* Returns whether TX is decided, applied, and owed to nobody. */
+static int
+finished(const struct ptx *tx)
+{
+	return (tx->st == S_COMMITTED || tx->st == S_ABORTED) &&
+	    (tx->done || (!tx->intent && !tx->prepared)) && tx->hook == 0 &&
+	    !tx->queued && !tx->committing && tx->voter == NULL &&
+	    tx->ackto == NULL;
+}
+
+struct horizon {
+	const char *cid;
+	unsigned long long seq;
+	struct ptx **gone;
+	size_t n, cap;
+};
+
+static void
+collect_gone(const char *key, void *val, void *arg)
+{
+	struct ptx *tx = val;
+	struct horizon *h = arg;
+
+	(void)key;
+	if (tx->seq >= h->seq || !finished(tx) || strcmp(tx->cid, h->cid) != 0)
+		return;
+	if (h->n == h->cap) {
+		h->cap = h->cap ? 2 * h->cap : 64;
+		h->gone = xrealloc(h->gone, h->cap * sizeof(*h->gone));
+	}
+	h->gone[h->n++] = tx;
+}
+
+/*
+ * HORIZON CID SEQ from coordinator CID: every transaction of it numbered
+ * below SEQ is decided everywhere (acknowledged by all if it committed),
+ * so no peer can be in doubt about it and the coordinator will not ask:
+ * those that are finished here are forgotten (a checkpoint then drops
+ * their records).
+ */
+static void
+on_horizon(struct link *lk, const char *cid, const char *seq)
+{
+	struct horizon h = { cid, 0, NULL, 0, 0 };
+	size_t i;
+
+	if (lk->cid == NULL || strcmp(lk->cid, cid) != 0 ||
+	    parse_seq(seq, &h.seq) == -1)
+		return;
+	strmap_each(txs, collect_gone, &h);
+	for (i = 0; i < h.n; i++)
+		tx_free(h.gone[i]);
+	free(h.gone);
+}
+
 static const char verbs[] = "PREPARE, COMMIT, ABORT, QUERY answers, "
-    "RECOVER, STATUS, STATE, LIST, HEURISTIC, STATS";
+    "RECOVER, STATUS, STATE, LIST, HEURISTIC, STATS, HORIZON";
 
 static void
 on_line(struct wconn *c, char *line, size_t len, void *arg)
 {
 	struct link *lk = arg;
-	char *f[7], why[160];
+	char *f[8], why[160];
+	unsigned long long seq;
 	int n, i, ids = 1;
 
 	(void)len;
-	n = wire_split(line, f, 7);
+	n = wire_split(line, f, 8);
 	if (n == 0) {
 		wire_fail(c, "empty line");
 		return;
@@ -1024,18 +1127,21 @@ on_line(struct wconn *c, char *line, size_t len, void *arg)
 	}
 	for (i = 1; i < n && i < 3; i++)
 		ids &= wire_token_ok(f[i]);
-	if (strcmp(f[0], "PREPARE") == 0 && n == 7)
+	if (strcmp(f[0], "PREPARE") == 0 && n == 8)
 		on_prepare(c, lk, f);
 	else if (strcmp(f[0], "RECOVER") == 0 && n == 3)
 		on_recover(c, lk, f);
 	else if ((strcmp(f[0], "COMMIT") == 0 || strcmp(f[0], "ABORT") == 0 ||
 	    strcmp(f[0], "PENDING") == 0 || strcmp(f[0], "UNKNOWN") == 0) &&
-	    n == 3 && ids)
-		on_decision(c, lk, f);
+	    (n == 3 || n == 4) && ids)
+		on_decision(c, lk, f, n);
 	else if (strcmp(f[0], "STATE") == 0 && n == 4 && ids)
 		on_state(lk, f);
-	else if (strcmp(f[0], "STATUS") == 0 && n == 3 && ids)
-		on_status(c, f[1], f[2]);
+	else if (strcmp(f[0], "STATUS") == 0 && n == 4 && ids &&
+	    parse_seq(f[3], &seq) == 0)
+		on_status(c, f[1], f[2], seq);
+	else if (strcmp(f[0], "HORIZON") == 0 && n == 3 && ids)
+		on_horizon(lk, f[1], f[2]);
 	else if (strcmp(f[0], "LIST") == 0 && n == 1) {
 		struct listing l = { c, 0 };
 
@@ -1084,31 +1190,41 @@ on_accept(struct evloop *e, int fd, int events, void *arg)
 /* ---- recovery ---- */
 
 static void
+malformed(void)
+{
+	errx(EXIT_USAGE, "log: malformed record");
+}
+
+static void
 replay(void *arg, const char *rec, size_t len)
 {
-	char *copy = xmemdup(rec, len), *f[8], *p = copy, *tab;
+	char *copy = xmemdup(rec, len), *f[9], *p = copy, *tab;
+	unsigned long long seq = 0;
 	struct ptx *tx;
 	int n = 0;
 
 	(void)arg;
-	while (n < 8) {
+	while (n < 9) {
 		f[n++] = p;
-		if ((tab = strchr(p, '\t')) == NULL || n == 8)
+		if ((tab = strchr(p, '\t')) == NULL || n == 9)
 			break;
 		*tab = '\0';
 		p = tab + 1;
 	}
 	if (n < 3 || strlen(f[0]) != 1 || !wire_token_ok(f[1]) ||
 	    !wire_token_ok(f[2]))
-		errx(EXIT_USAGE, "log: malformed record");
+		malformed();
+	if (strchr("IPAF", f[0][0]) != NULL &&
+	    (n < 4 || parse_seq(f[3], &seq) == -1))
+		malformed();
 	if ((tx = tx_find(f[1], f[2])) == NULL)
-		tx = tx_new(f[1], f[2]);
+		tx = tx_new(f[1], f[2], seq);
 	switch (f[0][0]) {
 	case 'I':
 	case 'P':
-		if (n != 8)
-			errx(EXIT_USAGE, "log: malformed record");
-		tx_set_info(tx, f + 3);
+		if (n != 9)
+			malformed();
+		tx_set_info(tx, f + 4);
 		if (f[0][0] == 'I') {
 			tx->intent = 1;
 			tx->st = S_INTENT;
@@ -1127,15 +1243,62 @@ replay(void *arg, const char *rec, size_t len)
 		tx->done = 1;
 		break;
 	case 'H':
-		if (n != 4)
-			errx(EXIT_USAGE, "log: malformed record");
+		if (n != 4 || (f[3][0] != 'c' && f[3][0] != 'a') || f[3][1])
+			malformed();
 		tx->heur = f[3][0];
 		tx->done = 0;
+		break;
+	case 'F':
+		if (n != 5 || (f[4][0] != 'c' && f[4][0] != 'a') || f[4][1])
+			malformed();
+		tx->st = f[4][0] == 'c' ? S_COMMITTED : S_ABORTED;
+		tx->done = 1;
 		break;
 	default:
 		errx(EXIT_USAGE, "log: unknown record type %s", f[0]);
 	}
 	free(copy);
+}
+
+/*
+ * Gives a checkpoint what a restart needs of TX: a finished one as F (to
+ * refuse a late PREPARE and answer peers until the horizon passes it),
+ * anything else as its intent or PREPARED record and what followed.
+ */
+static void
+keep_one(const char *key, void *val, void *arg)
+{
+	struct ptx *tx = val;
+	struct hlog *l = arg;
+
+	(void)key;
+	if (tx->st != S_INTENT && tx->st != S_PREPARED && tx->done) {
+		log_appendf(l, LOG_KEEP, NULL, NULL, "F\t%s\t%s\t%llu\t%c",
+		    tx->cid, tx->txid, tx->seq,
+		    tx->st == S_COMMITTED ? 'c' : 'a');
+		return;
+	}
+	if (tx->intent || tx->prepared)
+		log_appendf(l, LOG_KEEP, NULL, NULL,
+		    "%c\t%s\t%s\t%llu\t%s\t%s\t%s\t%s\t%s",
+		    tx->prepared ? 'P' : 'I', tx->cid, tx->txid, tx->seq,
+		    tx->name, tx->cname, tx->csock, tx->peers, tx->payload);
+	if (tx->heur)
+		log_appendf(l, LOG_KEEP, NULL, NULL, "H\t%s\t%s\t%c",
+		    tx->cid, tx->txid, tx->heur);
+	if (tx->st == S_COMMITTED)
+		log_appendf(l, LOG_KEEP, NULL, NULL, "C\t%s\t%s", tx->cid,
+		    tx->txid);
+	else if (tx->st == S_ABORTED)
+		log_appendf(l, LOG_KEEP, NULL, NULL, "A\t%s\t%s\t%llu",
+		    tx->cid, tx->txid, tx->seq);
+}
+
+static void
+keep(struct hlog *l, void *arg)
+{
+	(void)arg;
+	strmap_each(txs, keep_one, l);
 }
 
 /* Finishes what a crash interrupted; see the file comment. */
@@ -1149,8 +1312,7 @@ recover_one(const char *key, void *val, void *arg)
 	switch (tx->st) {
 	case S_INTENT:
 		tx->st = S_ABORTED;
-		log_appendf(plog, LOG_LAZY, NULL, NULL, "A\t%s\t%s", tx->cid,
-		    tx->txid);
+		log_abort(tx, LOG_LAZY, NULL, NULL);
 		run_action(tx);
 		break;
 	case S_PREPARED:
@@ -1191,6 +1353,8 @@ before_sleep(struct evloop *e, void *arg)
 			break;
 		log_flush(plog);
 	}
+	if (log_checkpoint_due(plog))
+		log_checkpoint(plog, keep, NULL);
 	if (delay_timer == 0 && (due = log_due_ms(plog)) >= 0)
 		delay_timer = ev_add_timer(e, due, flush_due, NULL);
 }

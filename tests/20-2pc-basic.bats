@@ -159,7 +159,7 @@ bats_require_minimum_version 1.5.0
 	id=$(coord_id c.log)
 	[[ $id =~ ^[0-9a-f]{16}$ ]]
 	[[ "${stderr_lines[0]}" =~ ^[0-9]{13}\ 2pc-coord\ \>\ a\ RECOVER\ $id\ / ]]
-	grep -Eq "^[0-9]{13} 2pc-coord > a PREPARE $id t1 a - a=/.*/a.sock x\$" <<<"$stderr"
+	grep -Eq "^[0-9]{13} 2pc-coord > a PREPARE $id t1 1 a - a=/.*/a.sock x\$" <<<"$stderr"
 	grep -Eq "^[0-9]{13} 2pc-coord < a VOTE $id t1 yes\$" <<<"$stderr"
 	grep -Eq "^[0-9]{13} 2pc-coord > a COMMIT $id t1\$" <<<"$stderr"
 	grep -Eq "^[0-9]{13} 2pc-coord < a ACK $id t1\$" <<<"$stderr"

@@ -46,7 +46,7 @@ restart() {
 settled() {
 	[ -z "$(2pc-part -s a.sock -L)" ] && [ -z "$(2pc-part -s b.sock -L)" ] &&
 		[ -z "$(find a/staged b/staged -type f)" ] &&
-		[ "$(sock_say coord.sock STATS | sed 's/.*pending=//')" = 0 ]
+		[ "$(coord_pending coord.sock)" = 0 ]
 }
 
 # The guarantees, checked on the banks' files and the client's outcomes.
@@ -134,7 +134,7 @@ crash_matrix() {
 	# The restarted coordinator sends COMMIT again on a new connection
 	# while the commit hook still runs for the first one, which is gone.
 	start_coord a=a.sock
-	acked() { [ "$(sock_say coord.sock STATS | sed 's/.*pending=//')" = 0 ]; }
+	acked() { [ "$(coord_pending coord.sock)" = 0 ]; }
 	eventually acked
 	assert_equal "$(cat applied)" x
 	kill_daemon a TERM
@@ -210,7 +210,7 @@ crash_matrix() {
 	assert_failure 1
 	assert_output "$(printf 't1\tabort\tcoordinator restarted before deciding')"
 	# And b never votes yes on it later.
-	assert_equal "$(sock_say b.sock "STATUS $(coord_id coord.log) t1")" \
+	assert_equal "$(sock_say b.sock "STATUS $(coord_id coord.log) t1 1")" \
 		"STATE $(coord_id coord.log) t1 aborted"
 }
 

@@ -20,7 +20,7 @@ commit_one() {
 	assert_output --partial "ERR unknown verb or wrong arguments: garbage (verbs: PREPARE,"
 	run sock_say a.sock 'FOO'
 	assert_output --partial "ERR unknown verb or wrong arguments: FOO (verbs: PREPARE,"
-	run sock_say a.sock 'PREPARE c1 t9 a - a=x payload'
+	run sock_say a.sock 'PREPARE c1 t9 1 a - a=x payload'
 	assert_output "ERR PREPARE before RECOVER"
 	run sock_say coord.sock 'FROB x'
 	assert_output "ERR unknown verb or wrong arguments (TX, QUERY, STATS)"
@@ -137,7 +137,7 @@ commit_one() {
 	! grep -q torn a.err
 	local id
 	id=$(coord_id c.log)
-	assert_equal "$(sock_say a.sock "STATUS $id t1")" "STATE $id t1 committed"
+	assert_equal "$(sock_say a.sock "STATUS $id t1 1")" "STATE $id t1 committed"
 	kill_daemon a TERM
 	[ "$(stat -c %s a.log)" -lt 4096 ]
 }

@@ -142,7 +142,7 @@ resolved() {
 	assert_equal "$(grep -c "a.log: torn record at offset $end: truncating $((1048576 - end)) bytes" a.err)" 1
 	local id
 	id=$(coord_id c.log)
-	assert_equal "$(sock_say a.sock "STATUS $id t1")" "STATE $id t1 committed"
+	assert_equal "$(sock_say a.sock "STATUS $id t1 1")" "STATE $id t1 committed"
 }
 
 @test "2pc logs: a second daemon on the same log refuses to start, naming the holder" {

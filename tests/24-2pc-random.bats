@@ -91,7 +91,7 @@ settled() {
 		[ -z "$(find "$p/staged" -type f)" ] || return 1
 	done
 	for c in "${COORDS[@]}"; do
-		[ "$(sock_say "$c.sock" STATS | sed 's/.*pending=//')" = 0 ] || return 1
+		[ "$(coord_pending "$c.sock")" = 0 ] || return 1
 	done
 }
 

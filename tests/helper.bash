@@ -141,6 +141,12 @@ coord_id() {
 	grep -ao $'N\t[0-9a-f]\{16\}' "$1" | head -n 1 | cut -f2
 }
 
+# coord_pending SOCK: how many transactions the coordinator at SOCK has
+# live (voting, or committed but not yet acknowledged by all).
+coord_pending() {
+	sock_say "$1" STATS | sed 's/.*pending=\([0-9]*\).*/\1/'
+}
+
 # sock_say SOCK LINE: send one line to a daemon's socket, print the reply.
 sock_say() {
 	printf '%s\n' "$2" | socat -t 2 - "UNIX-CONNECT:$1"
