@@ -184,25 +184,25 @@ BATS
 	nothing_left
 }
 
-@test "hakit.bash: installed by make install, found by bats_load_library, leaves nothing running" {
+@test "hakit.bash: installed by make install, hakit(7)'s example runs with bats_load_library" {
 	make -C "$HAKIT_ROOT" -s install PREFIX=/usr DESTDIR="$BATS_TEST_TMPDIR/root" >/dev/null
 	share=$BATS_TEST_TMPDIR/root/usr/share
 	test -f "$share/hakit/hakit.bash"
 	test -f "$share/hakit/load.bash"
-	other_suite store "bats_load_library hakit" <<'BATS'
-%test "a replicated store keeps a write" {
-	hakit_group store 2
-	repl-client -L "$(hakit_path store.lease)" put greeting hello
-	[ "$(repl-client -L "$(hakit_path store.lease)" get greeting)" = hello ]
-}
-BATS
-	run_other BATS_LIB_PATH="$share:/usr/lib/bats" bats suite/store.bats
+	mkdir suite
+	awk '/^A complete test file/ { f = 1 } f && /^\.Ed/ { exit }
+	    p { print } f && /^\.Bd -literal/ { p = 1 }' \
+	    "$HAKIT_ROOT/man/man7/hakit.7" | sed 's/\\e/\\/g' >suite/example.bats
+	head -1 suite/example.bats | grep -qx 'bats_load_library hakit'
+	run_other BATS_LIB_PATH="$share:/usr/lib/bats" bats suite/example.bats
 	assert_success
-	assert_output --partial "ok 1 a replicated store keeps a write"
+	assert_output --partial "ok 1 the session store survives a failover"
+	assert_output --partial "ok 2 a transfer commits on both banks"
 	nothing_left
 	# The same from the source tree.
-	run_other BATS_LIB_PATH="$HAKIT_ROOT/share" bats suite/store.bats
+	run_other BATS_LIB_PATH="$HAKIT_ROOT/share" bats suite/example.bats
 	assert_success
+	nothing_left
 	make -C "$HAKIT_ROOT" -s uninstall PREFIX=/usr DESTDIR="$BATS_TEST_TMPDIR/root"
 	test ! -e "$share/hakit"
 }
