@@ -24,7 +24,7 @@
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: hakit-trace [-hsV] [-T text|svg] [-w width] "
+	fprintf(fp, "usage: hakit-trace [-hsV] [-T text | svg] [-w width] "
 	    "[file ...]\n");
 	if (fp == stderr)
 		exit(EXIT_USAGE);
