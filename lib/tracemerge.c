@@ -66,22 +66,51 @@ by_text_receiver(const void *x, const void *y)
 	return earlier(a, b);
 }
 
-/* Returns the first of the NR receipts R (ordered by by_text_receiver)
- * whose text is MSG, or NR. */
+/*
+ * The receipts, ordered by by_text_receiver, so that those of one text
+ * are together and among them those of one process (a run), by time.
+ * run_end[i] is where the run of rcpt[i] ends.
+ */
+static size_t	*rcpt, *run_end;
+static size_t	 nrcpt;
+
+/* Returns the first receipt whose text is MSG, or nrcpt. */
 static size_t
-first_receipt(const size_t *r, size_t nr, const char *msg)
+first_receipt(const char *msg)
 {
-	size_t lo = 0, hi = nr;
+	size_t lo = 0, hi = nrcpt;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (strcmp(L[r[mid]].rec.msg, msg) < 0)
+		if (strcmp(L[rcpt[mid]].rec.msg, msg) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Returns whether receipt I (an index in rcpt) has the text MSG. */
+static int
+has_text(size_t i, const char *msg)
+{
+	return i < nrcpt && strcmp(L[rcpt[i]].rec.msg, msg) == 0;
+}
+
+static void
+index_receipts(void)
+{
+	rcpt = xmalloc((nl + 1) * sizeof(*rcpt));
+	run_end = xmalloc((nl + 1) * sizeof(*run_end));
+	nrcpt = 0;
+	for (size_t i = 0; i < nl; i++)
+		if (L[i].rec.dir == '<')
+			rcpt[nrcpt++] = i;
+	qsort(rcpt, nrcpt, sizeof(*rcpt), by_text_receiver);
+	for (size_t i = nrcpt; i-- > 0;)
+		run_end[i] = i + 1 < nrcpt && proc[rcpt[i + 1]] == proc[rcpt[i]] &&
+		    has_text(i + 1, L[rcpt[i]].rec.msg) ? run_end[i + 1] : i + 1;
 }
 
 /*
@@ -133,18 +162,17 @@ reached(int from, const char *label)
  * when only one did.
  */
 static int
-receiver(size_t s, const size_t *r, size_t nr, int learn)
+receiver(size_t s, int learn)
 {
 	const char *msg = L[s].rec.msg, *label = L[s].rec.peer;
 	int seen = learn ? -1 : reached(proc[s], label);
 	int only = -1, named = -1, seen_received = 0, n = 0;
 
-	for (size_t i = first_receipt(r, nr, msg);
-	    i < nr && strcmp(L[r[i]].rec.msg, msg) == 0; i++) {
-		int p = proc[r[i]];
+	for (size_t i = first_receipt(msg); has_text(i, msg); i = run_end[i]) {
+		int p = proc[rcpt[i]];
 
-		if (p == proc[s] || p == only)
-			continue;	/* receipts come grouped by process */
+		if (p == proc[s])
+			continue;
 		only = p;
 		n++;
 		if (strcmp(name[p], label) == 0)
@@ -182,15 +210,34 @@ can_be_from(size_t r, int from)
  * process, if any: for a text that several processes received, by a
  * peer name that reached several. */
 static void
-pair_nearest(size_t s, const size_t *r, size_t nr)
+pair_nearest(size_t s)
 {
 	long best = -1;
 
-	for (size_t i = first_receipt(r, nr, L[s].rec.msg);
-	    i < nr && strcmp(L[r[i]].rec.msg, L[s].rec.msg) == 0; i++)
-		if (can_be_from(r[i], proc[s]) &&
-		    (best == -1 || gap(s, r[i]) < gap(s, (size_t)best)))
-			best = (long)r[i];
+	for (size_t i = first_receipt(L[s].rec.msg); has_text(i, L[s].rec.msg);
+	    i = run_end[i]) {
+		size_t lo = i, hi = run_end[i], at;
+
+		if (proc[rcpt[i]] == proc[s])
+			continue;
+		/* The run is by time: start from S's time, search outwards. */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (L[rcpt[mid]].rec.msec < L[s].rec.msec)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (at = lo; at < run_end[i] && (best == -1 ||
+		    gap(s, rcpt[at]) < gap(s, (size_t)best)); at++)
+			if (can_be_from(rcpt[at], proc[s]))
+				best = (long)rcpt[at];
+		for (at = lo; at-- > i && (best == -1 ||
+		    gap(s, rcpt[at]) < gap(s, (size_t)best));)
+			if (can_be_from(rcpt[at], proc[s]))
+				best = (long)rcpt[at];
+	}
 	if (best != -1) {
 		L[s].mate = best;
 		L[best].mate = (long)s;
@@ -250,49 +297,49 @@ align(const size_t *s, size_t n, const size_t *r, size_t m)
 static void
 pair_all(void)
 {
-	size_t *r = xmalloc((nl + 1) * sizeof(*r)), nr = 0;
 	size_t *s = xmalloc((nl + 1) * sizeof(*s)), ns = 0;
 	size_t *free_r = xmalloc((nl + 1) * sizeof(*free_r));
 	int *dest = xmalloc((nl + 1) * sizeof(*dest));
 
 	for (size_t i = 0; i < nl; i++) {
 		L[i].mate = -1;
-		if (L[i].rec.dir == '<')
-			r[nr++] = i;
-		else if (L[i].rec.dir == '>')
+		if (L[i].rec.dir == '>')
 			s[ns++] = i;
 	}
-	qsort(r, nr, sizeof(*r), by_text_receiver);
+	index_receipts();
 	for (size_t i = 0; i < ns; i++)
-		receiver(s[i], r, nr, 1);
+		receiver(s[i], 1);
 	for (size_t i = 0; i < ns; i++)
-		dest[s[i]] = receiver(s[i], r, nr, 0);
+		dest[s[i]] = receiver(s[i], 0);
 	to = dest;
 	qsort(s, ns, sizeof(*s), by_channel);
 	for (size_t g = 0, h; g < ns; g = h) {
+		const char *msg = L[s[g]].rec.msg;
 		size_t m = 0, j;
 
 		for (h = g + 1; h < ns && proc[s[h]] == proc[s[g]] &&
 		    dest[s[h]] == dest[s[g]] &&
-		    strcmp(L[s[h]].rec.msg, L[s[g]].rec.msg) == 0; h++)
+		    strcmp(L[s[h]].rec.msg, msg) == 0; h++)
 			;
 		if (dest[s[g]] < 0)
 			continue;
-		for (j = first_receipt(r, nr, L[s[g]].rec.msg); j < nr &&
-		    strcmp(L[r[j]].rec.msg, L[s[g]].rec.msg) == 0; j++)
-			if (proc[r[j]] == dest[s[g]] &&
-			    can_be_from(r[j], proc[s[g]]))
-				free_r[m++] = r[j];
+		for (j = first_receipt(msg); has_text(j, msg) &&
+		    proc[rcpt[j]] != dest[s[g]]; j = run_end[j])
+			;
+		for (size_t e = has_text(j, msg) ? run_end[j] : j; j < e; j++)
+			if (can_be_from(rcpt[j], proc[s[g]]))
+				free_r[m++] = rcpt[j];
 		align(s + g, h - g, free_r, m);
 	}
 	qsort(s, ns, sizeof(*s), by_time);
 	for (size_t i = 0; i < ns; i++)
 		if (dest[s[i]] == UNDECIDED)
-			pair_nearest(s[i], r, nr);
-	free(r);
+			pair_nearest(s[i]);
 	free(s);
 	free(free_r);
 	free(dest);
+	free(rcpt);
+	free(run_end);
 	to = NULL;
 }
 
@@ -337,7 +384,7 @@ make_streams(void)
  * line given first.
  */
 static size_t	*heap;
-static size_t	 nheap;
+static size_t	 nheap, heapcap;
 
 static int
 sooner(size_t a, size_t b)
@@ -352,7 +399,10 @@ heap_push(size_t x)
 {
 	size_t i = nheap++;
 
-	heap = xrealloc(heap, nheap * sizeof(*heap));
+	if (nheap > heapcap) {
+		heapcap = 2 * nheap;
+		heap = xrealloc(heap, heapcap * sizeof(*heap));
+	}
 	for (; i > 0 && sooner(x, heap[(i - 1) / 2]) < 0; i = (i - 1) / 2)
 		heap[i] = heap[(i - 1) / 2];
 	heap[i] = x;
@@ -518,7 +568,7 @@ trace_merge(struct trace_line *l, size_t n)
 	free(reach);
 	free(heap);
 	name = NULL;
-	nproc = nreach = nheap = 0;
+	nproc = nreach = nheap = heapcap = 0;
 	reach = NULL;
 	heap = NULL;
 	return order;

@@ -46,7 +46,7 @@ static size_t		 nrec, recalloc;
 static char		**col;
 static size_t		 ncol;
 static struct row	*row;
-static size_t		 nrow;
+static size_t		 nrow, rowalloc;
 
 /* Reads every trace line of FP, the FILE-th file, into rec[]; other lines
  * are skipped. */
@@ -98,7 +98,10 @@ add_row(long long msec, int event, int from, int to, const char *text)
 {
 	struct row *w;
 
-	row = xrealloc(row, (nrow + 1) * sizeof(*row));
+	if (nrow == rowalloc) {
+		rowalloc = rowalloc ? 2 * rowalloc : 256;
+		row = xrealloc(row, rowalloc * sizeof(*row));
+	}
 	w = &row[nrow++];
 	memset(w, 0, sizeof(*w));
 	w->msec = msec;

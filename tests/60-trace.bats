@@ -209,3 +209,18 @@ DIAGRAM
 	# The example of a kill line keeps its spaced "!".
 	mandoc -Tutf8 "$HAKIT_ROOT/man/man1/hakit-trace.1" | grep -q ' p.sock ! crash kill -9'
 }
+
+@test "hakit-trace: two messages that cross are both drawn, the one sent first first" {
+	# The primary streams record 2 while the backup acknowledges record 1.
+	printf '%s\n' '100 p.sock > client REC 2' '103 p.sock < client ACK 1' >p.trace
+	printf '%s\n' '101 b.sock > primary ACK 1' '102 b.sock < primary REC 2' >b.trace
+	for files in "p.trace b.trace" "b.trace p.trace"; do
+		run hakit-trace -s $files
+		assert_success
+		assert_output - <<'DIAGRAM'
+msec         p.sock          b.sock     
++0              |-------------->|        REC 2
++1              |<--------------|        ACK 1
+DIAGRAM
+	done
+}
