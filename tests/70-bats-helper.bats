@@ -51,6 +51,17 @@ load ../share/hakit/hakit.bash
 	assert_output "$(printf 't1\tcommit')"
 }
 
+@test "hakit.bash: a daemon that cannot start makes its function fail, showing why" {
+	run hakit_part a -t not-a-number
+	assert_failure
+	assert_line --index 0 --partial "hakit: a did not become ready"
+	# Then what it said on stderr.
+	[ "${#lines[@]}" -gt 1 ]
+	run hakit_start x no-such-command
+	assert_failure
+	assert_output --partial "no-such-command"
+}
+
 @test "hakit.bash: hooks run in the daemon's directory, not the caller's" {
 	mkdir elsewhere
 	cd elsewhere

@@ -72,12 +72,14 @@ hakit_start_in() {
 	rm -f "$fifo"
 	mkfifo "$fifo" || return 1
 	(
+		# The readiness pipe first, so that any failure ends the read.
+		exec 3>"$fifo"
 		cd "$dir" || exit 1
 		for fd in /dev/fd/*; do
 			fd=${fd##*/}
-			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+			[ "$fd" -gt 3 ] && eval "exec $fd>&-"
 		done 2>/dev/null
-		exec "$@" 3>"$fifo" >>"$name.out" 2>>"$name.err" </dev/null
+		exec "$@" >>"$name.out" 2>>"$name.err" </dev/null
 	) &
 	echo "$!" >"$dir/$name.hakit-pid"
 	if [ -n "${BATS_FILE_TMPDIR:-}" ]; then
