@@ -10,6 +10,7 @@ LIB    = lib/libhakit.a
 TOOLS  = $(patsubst src/%.c,bin/%,$(wildcard src/*.c))
 MAN1   = $(wildcard man/man1/*.1)
 MAN7   = $(wildcard man/man7/*.7)
+SHARE  = $(wildcard share/hakit/*.bash)
 
 all: $(TOOLS)
 
@@ -104,13 +105,13 @@ install: all
 	cp -f $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	cp -f $(MAN7) $(DESTDIR)$(MANDIR)/man7/
 	mkdir -p $(DESTDIR)$(SHAREDIR)
-	cp -f share/hakit/hakit.bash $(DESTDIR)$(SHAREDIR)/
+	cp -f $(SHARE) $(DESTDIR)$(SHAREDIR)/
 
 uninstall:
 	for t in $(notdir $(TOOLS)); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
 	for m in $(notdir $(MAN1)); do rm -f $(DESTDIR)$(MANDIR)/man1/$$m; done
 	for m in $(notdir $(MAN7)); do rm -f $(DESTDIR)$(MANDIR)/man7/$$m; done
-	rm -f $(DESTDIR)$(SHAREDIR)/hakit.bash
+	for f in $(notdir $(SHARE)); do rm -f $(DESTDIR)$(SHAREDIR)/$$f; done
 	-rmdir $(DESTDIR)$(SHAREDIR) 2>/dev/null
 
 clean:

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +256,19 @@ ring_find(const struct ring *r, const char *name)
 		if (!r->node[i].removed && strcmp(r->node[i].name, name) == 0)
 			return &r->node[i];
 	return NULL;
+}
+
+size_t *
+ring_map(const struct ring *a, const struct ring *b)
+{
+	size_t *map = xcalloc(a->nnodes ? a->nnodes : 1, sizeof(*map));
+
+	for (size_t i = 0; i < a->nnodes; i++) {
+		const struct ring_node *n = ring_find(b, a->node[i].name);
+
+		map[i] = n != NULL ? (size_t)(n - b->node) : SIZE_MAX;
+	}
+	return map;
 }
 
 size_t

@@ -78,6 +78,11 @@ struct ring_node *ring_append(struct ring *r, const char *name,
 /* The number of nodes not removed. */
 size_t ring_size(const struct ring *r);
 
+/* Returns a new array that gives, for each node of A, the index in B of
+ * the node of the same name, or SIZE_MAX if B has none: how the nodes of
+ * two rings correspond. */
+size_t *ring_map(const struct ring *a, const struct ring *b);
+
 /*
  * Starts an update: opens PATH (creating it if CREATE), locks it
  * exclusively, waiting for other writers, and loads it into R.  Returns

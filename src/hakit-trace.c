@@ -3,12 +3,10 @@
  * sequence (Lamport) diagram, as text or SVG.
  *
  * Each message appears twice in a merged trace: once as sent (SELF > PEER)
- * and once as received (SELF < PEER).  Peers name each other by role
- * ("client", "coord"), not by the SELF the other side prints, so a send is
- * paired with the earliest unpaired receipt of the same text, at the same
- * time or later, by another process -- preferring one whose SELF is the
- * PEER the sender named.  A send left unpaired was lost (its receiver died
- * or was not traced); a receipt left unpaired comes from outside the trace.
+ * and once as received (SELF < PEER).  tracemerge pairs them and puts the
+ * lines in causal order; each message is then drawn as one row, at its
+ * send.  A send left unpaired was lost (its receiver died or was not
+ * traced); a receipt left unpaired comes from outside the trace.
  */
 #include <err.h>
 #include <stdio.h>
@@ -17,14 +15,13 @@
 #include <unistd.h>
 
 #include "tracefile.h"
+#include "tracemerge.h"
 #include "util.h"
-
-#define PAIR_WINDOW	60000	/* ms within which a receipt can pair */
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: hakit-trace [-hsV] [-T text|svg] [-w width] "
+	fprintf(fp, "usage: hakit-trace [-hsV] [-T text | svg] [-w width] "
 	    "[file ...]\n");
 	if (fp == stderr)
 		exit(EXIT_USAGE);
@@ -44,16 +41,17 @@ struct row {
 	int		*dead;		/* per column, after this row */
 };
 
-static struct trace_rec	*rec;
+static struct trace_line *rec;
 static size_t		 nrec, recalloc;
 static char		**col;
 static size_t		 ncol;
 static struct row	*row;
-static size_t		 nrow;
+static size_t		 nrow, rowalloc;
 
-/* Reads every trace line of FP into rec[]; other lines are skipped. */
+/* Reads every trace line of FP, the FILE-th file, into rec[]; other lines
+ * are skipped. */
 static void
-read_trace(FILE *fp, const char *name)
+read_trace(FILE *fp, const char *name, int file)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -74,64 +72,25 @@ read_trace(FILE *fp, const char *name)
 			recalloc = recalloc ? 2 * recalloc : 256;
 			rec = xrealloc(rec, recalloc * sizeof(*rec));
 		}
-		rec[nrec++] = r;
+		rec[nrec++] = (struct trace_line){ r, file, -1 };
 	}
 	if (ferror(fp))
 		err(EXIT_USAGE, "%s", name);
 	free(line);
 }
 
-/* Orders records by time, keeping input order among equals (merge sort,
- * as qsort is not stable). */
-static void
-sort_trace(struct trace_rec *a, size_t n, struct trace_rec *tmp)
-{
-	size_t h = n / 2, i = 0, j = h, k = 0;
-
-	if (n < 2)
-		return;
-	sort_trace(a, h, tmp);
-	sort_trace(a + h, n - h, tmp);
-	while (i < h && j < n)
-		tmp[k++] = a[j].msec < a[i].msec ? a[j++] : a[i++];
-	while (i < h)
-		tmp[k++] = a[i++];
-	while (j < n)
-		tmp[k++] = a[j++];
-	memcpy(a, tmp, n * sizeof(*a));
-}
-
-/* Returns the column of process NAME, or -1. */
+/* Returns the column of process NAME, adding one if ADD, else -1. */
 static int
-column(const char *name)
+column(char *name, int add)
 {
 	for (size_t i = 0; i < ncol; i++)
 		if (strcmp(col[i], name) == 0)
 			return (int)i;
-	return -1;
-}
-
-/* Returns the index of the receipt that pairs with send S, or -1. */
-static long
-pair_of(size_t s, const char *paired)
-{
-	long best = -1;
-
-	for (size_t j = s >= 64 ? s - 64 : 0; j < nrec; j++) {
-		const struct trace_rec *r = &rec[j];
-
-		if (r->msec > rec[s].msec + PAIR_WINDOW)
-			break;
-		if (paired[j] || r->dir != '<' || r->msec < rec[s].msec ||
-		    strcmp(r->self, rec[s].self) == 0 ||
-		    strcmp(r->msg, rec[s].msg) != 0)
-			continue;
-		if (strcmp(r->self, rec[s].peer) == 0)
-			return (long)j;
-		if (best == -1)
-			best = (long)j;
-	}
-	return best;
+	if (!add)
+		return -1;
+	col = xrealloc(col, (ncol + 1) * sizeof(*col));
+	col[ncol] = name;
+	return (int)ncol++;
 }
 
 static struct row *
@@ -139,7 +98,10 @@ add_row(long long msec, int event, int from, int to, const char *text)
 {
 	struct row *w;
 
-	row = xrealloc(row, (nrow + 1) * sizeof(*row));
+	if (nrow == rowalloc) {
+		rowalloc = rowalloc ? 2 * rowalloc : 256;
+		row = xrealloc(row, rowalloc * sizeof(*row));
+	}
 	w = &row[nrow++];
 	memset(w, 0, sizeof(*w));
 	w->msec = msec;
@@ -150,35 +112,29 @@ add_row(long long msec, int event, int from, int to, const char *text)
 	return w;
 }
 
-/* Turns the sorted records into columns and rows, and marks each column
- * dead from a crash until it is ready again or speaks.  Returns the number
- * of messages with an end missing. */
+/* Turns the records, in causal order, into columns and rows, and marks
+ * each column dead from a crash until it is ready again or speaks.
+ * Returns the number of messages with an end missing. */
 static size_t
 build(void)
 {
-	char *paired = xcalloc(nrec ? nrec : 1, 1);
-	long *to = xmalloc((nrec ? nrec : 1) * sizeof(*to));
+	size_t *order = trace_merge(rec, nrec);
 	int *dead, *crashed, *started;
 	size_t unpaired = 0;
 
 	for (size_t i = 0; i < nrec; i++)
-		if (column(rec[i].self) == -1) {
-			col = xrealloc(col, (ncol + 1) * sizeof(*col));
-			col[ncol++] = rec[i].self;
-		}
-	for (size_t i = 0; i < nrec; i++) {
-		to[i] = -1;
-		if (rec[i].dir == '>' && (to[i] = pair_of(i, paired)) != -1)
-			paired[to[i]] = 1;
-	}
+		column(rec[order[i]].rec.self, 1);
 	crashed = xcalloc(ncol + 1, sizeof(*crashed));
 	started = xcalloc(ncol + 1, sizeof(*started));
 	dead = xcalloc(ncol + 1, sizeof(*dead));
 	for (size_t i = 0; i < nrec; i++) {
-		const struct trace_rec *r = &rec[i];
-		int self = column(r->self), peer = column(r->peer);
+		const struct trace_line *l = &rec[order[i]];
+		const struct trace_rec *r = &l->rec;
+		int self = column(r->self, 0), peer = column(r->peer, 0);
 		struct row *w = NULL;
 
+		if (r->dir == '<' && l->mate != -1)
+			continue;	/* drawn with its send */
 		if (r->dir != '!' && crashed[self]) {
 			/* It speaks again: a new process under the old name. */
 			dead[self] = crashed[self] = 0;
@@ -202,8 +158,8 @@ build(void)
 			w = add_row(r->msec, ev, self, -1, r->msg);
 		} else if (r->dir == '>') {
 			dead[self] = 0;
-			if (to[i] != -1) {
-				int c = column(rec[to[i]].self);
+			if (l->mate != -1) {
+				int c = column(rec[l->mate].rec.self, 0);
 
 				dead[c] = 0;
 				w = add_row(r->msec, 0, self, c, r->msg);
@@ -213,7 +169,7 @@ build(void)
 				w->lost = 1;
 				unpaired++;
 			}
-		} else if (!paired[i]) {
+		} else {
 			dead[self] = 0;
 			w = add_row(r->msec, 0, peer == self ? -1 : peer, self,
 			    r->msg);
@@ -225,8 +181,7 @@ build(void)
 			memcpy(w->dead, dead, ncol * sizeof(int));
 		}
 	}
-	free(paired);
-	free(to);
+	free(order);
 	free(crashed);
 	free(started);
 	free(dead);
@@ -473,25 +428,19 @@ main(int argc, char *argv[])
 	argv += optind;
 
 	if (argc == 0)
-		read_trace(stdin, "stdin");
+		read_trace(stdin, "stdin", 0);
 	for (int i = 0; i < argc; i++) {
 		FILE *fp = strcmp(argv[i], "-") == 0 ? stdin :
 		    fopen(argv[i], "r");
 
 		if (fp == NULL)
 			err(EXIT_USAGE, "%s", argv[i]);
-		read_trace(fp, argv[i]);
+		read_trace(fp, argv[i], i);
 		if (fp != stdin)
 			fclose(fp);
 	}
 	if (nrec == 0)
 		errx(EXIT_FAIL, "no trace lines in the input");
-	{
-		struct trace_rec *tmp = xmalloc(nrec * sizeof(*tmp));
-
-		sort_trace(rec, nrec, tmp);
-		free(tmp);
-	}
 	unpaired = build();
 	if (strcmp(format, "svg") == 0)
 		draw_svg();

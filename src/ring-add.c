@@ -21,6 +21,7 @@ main(int argc, char *argv[])
 {
 	const char *ringpath = getenv("HAKIT_RING"), *why;
 	unsigned long weight = 1;
+	int setweight = 0;	/* -w given: also for nodes already there */
 	struct ring ring;
 	struct ring_node *node;
 	char errbuf[512];
@@ -42,6 +43,7 @@ main(int argc, char *argv[])
 				errx(EXIT_USAGE, "bad weight '%s' (expected an "
 				    "integer from 1 to %d)", optarg,
 				    RING_MAX_WEIGHT);
+			setweight = 1;
 			break;
 		default:
 			usage(stderr);
@@ -64,7 +66,7 @@ main(int argc, char *argv[])
 		if ((node = ring_find(&ring, argv[i])) == NULL) {
 			ring_append(&ring, argv[i], weight);
 			changed = 1;
-		} else if (node->weight != weight) {
+		} else if (setweight && node->weight != weight) {
 			node->weight = weight;
 			node->reweighed = 1;
 			changed = 1;

@@ -2,19 +2,17 @@
  * ring-lookup: map keys to the nodes of a consistent-hashing ring.
  */
 #include <err.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "hash.h"
+#include "keys.h"
 #include "lineio.h"
 #include "place.h"
 #include "ring.h"
 #include "util.h"
-
-#define MAX_KEY	(1024 * 1024)
 
 static void
 usage(FILE *fp)
@@ -85,40 +83,48 @@ free_labels(struct labels *l, const struct ring *r)
 	free(l->len);
 }
 
+/* What a lookup needs besides the key. */
+struct lookup {
+	struct place	 *place;
+	struct labels	  labels;
+	struct outbuf	  out;
+	size_t		  n;
+	size_t		 *nodes;
+	int		  showhash;
+};
+
 /* Writes "KEY[<TAB>HASH]<TAB>NODE1[<TAB>NODE2...]\n" for one key. */
 static void
-lookup(struct place *p, const struct labels *l, struct outbuf *out,
-    const char *key, size_t len, size_t n, size_t *nodes, int showhash)
+lookup(void *arg, const char *key, size_t len)
 {
+	struct lookup *l = arg;
 	char hash[16];
 
-	place_lookup(p, key, len, n, nodes);
-	ob_write(out, key, len);
-	if (showhash)
-		ob_write(out, hash, (size_t)snprintf(hash, sizeof(hash),
-		    "\t%u", (unsigned)p->hash(key, len)));
-	for (size_t i = 0; i < n; i++)
-		ob_write(out, l->text[nodes[i]], l->len[nodes[i]]);
-	ob_putc(out, '\n');
+	place_lookup(l->place, key, len, l->n, l->nodes);
+	ob_write(&l->out, key, len);
+	if (l->showhash)
+		ob_write(&l->out, hash, (size_t)snprintf(hash, sizeof(hash),
+		    "\t%u", (unsigned)l->place->hash(key, len)));
+	for (size_t i = 0; i < l->n; i++)
+		ob_write(&l->out, l->labels.text[l->nodes[i]],
+		    l->labels.len[l->nodes[i]]);
+	ob_putc(&l->out, '\n');
 }
 
 int
 main(int argc, char *argv[])
 {
 	const char *ringpath = getenv("HAKIT_RING");
-	const char *algoname = "ketama", *key;
+	const char *algoname = "ketama";
 	struct place_spec spec;
 	unsigned long percent = 0;
 	const struct keyhash *hash = keyhash_find("md5");
 	unsigned long n = 1;
 	struct ring ring;
 	struct place place;
-	struct labels labels;
-	struct outbuf out;
-	struct linereader in;
+	struct lookup l = { .place = &place };
 	char errbuf[512];
-	size_t *nodes, len;
-	int ch, rc, showhash = 0;
+	int ch;
 
 	while ((ch = getopt(argc, argv, "a:b:f:H:hn:Vx")) != -1) {
 		switch (ch) {
@@ -148,7 +154,7 @@ main(int argc, char *argv[])
 			print_version();
 			break;
 		case 'x':
-			showhash = 1;
+			l.showhash = 1;
 			break;
 		default:
 			usage(stderr);
@@ -174,42 +180,20 @@ main(int argc, char *argv[])
 		    " that own points" : "");
 	if (percent != 0)
 		place_bound(&place, percent);
-	make_labels(&labels, &ring);
-	nodes = xcalloc(n, sizeof(*nodes));
-	ob_init(&out, STDOUT_FILENO);
+	make_labels(&l.labels, &ring);
+	l.n = n;
+	l.nodes = xcalloc(n, sizeof(*l.nodes));
+	ob_init(&l.out, STDOUT_FILENO);
 
-	if (argc > 0) {
+	if (argc > 0)
 		for (int i = 0; i < argc; i++)
-			lookup(&place, &labels, &out, argv[i], strlen(argv[i]),
-			    n, nodes, showhash);
-	} else {
-		lr_init(&in, STDIN_FILENO, MAX_KEY, &out);
-		while ((rc = lr_next(&in, &key, &len)) > 0) {
-			if (memchr(key, '\0', len) != NULL) {
-				ob_flush(&out);
-				errx(EXIT_USAGE, "stdin:%lu: key contains a "
-				    "NUL byte", in.lineno);
-			}
-			lookup(&place, &labels, &out, key, len, n, nodes, showhash);
-		}
-		if (rc < 0) {
-			if (out.error != 0) {
-				errno = out.error;
-				err(EXIT_FAIL, "stdout");
-			}
-			ob_flush(&out);
-			if (errno == EMSGSIZE)
-				errx(EXIT_USAGE, "stdin:%lu: key longer than "
-				    "%d bytes", in.lineno + 1, MAX_KEY);
-			err(EXIT_FAIL, "stdin");
-		}
-	}
-	if (ob_flush(&out) < 0)
+			lookup(&l, argv[i], strlen(argv[i]));
+	else
+		keys_read(STDIN_FILENO, "stdin", &l.out, lookup, &l);
+	if (ob_flush(&l.out) < 0)
 		err(EXIT_FAIL, "stdout");
-	if (argc == 0)
-		lr_free(&in);
-	free_labels(&labels, &ring);
-	free(nodes);
+	free_labels(&l.labels, &ring);
+	free(l.nodes);
 	place_free(&place);
 	ring_free(&ring);
 	return EXIT_OK;

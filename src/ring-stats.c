@@ -4,7 +4,6 @@
  */
 #include <err.h>
 #include <fcntl.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,18 +11,17 @@
 #include <unistd.h>
 
 #include "hash.h"
-#include "lineio.h"
+#include "keys.h"
 #include "place.h"
 #include "ring.h"
 #include "util.h"
-
-#define MAX_KEY	(1024 * 1024)
 
 static void
 usage(FILE *fp)
 {
 	fprintf(fp, "usage: ring-stats [-hpV] [-a algo] [-c other] [-f ring] "
-	    "[-H hash] [-T text|svg]\n");
+	    "[-H hash]\n"
+	    "                  [-T text | svg] [file ...]\n");
 	if (fp == stderr)
 		exit(EXIT_USAGE);
 	exit(EXIT_OK);
@@ -37,6 +35,10 @@ struct stats {
 	uint64_t	 sampled;	/* hashes counted (2^32 if exact) */
 	uint64_t	*keys;		/* per ring node: keys counted */
 	uint64_t	 nkeys;
+	/* With -c, per ring node: keys that move to another node (on the
+	 * ring before) or from another node (on the ring after). */
+	uint64_t	*left, *arrived;
+	uint64_t	 moved;		/* keys that change node */
 	unsigned long	 weight;	/* total weight of live nodes */
 	size_t		*points;	/* per ring node: points or slots */
 };
@@ -54,6 +56,8 @@ load(struct stats *s, const char *path, const struct place_spec *spec,
 		errx(EXIT_USAGE, "%s", errbuf);
 	s->share = xcalloc(s->ring.nnodes, sizeof(*s->share));
 	s->keys = xcalloc(s->ring.nnodes, sizeof(*s->keys));
+	s->left = xcalloc(s->ring.nnodes, sizeof(*s->left));
+	s->arrived = xcalloc(s->ring.nnodes, sizeof(*s->arrived));
 	s->points = xcalloc(s->ring.nnodes, sizeof(*s->points));
 	s->sampled = place_share(&s->place, s->share);
 	for (size_t i = 0; i < s->place.nlive; i++)
@@ -80,33 +84,103 @@ unload(struct stats *s)
 {
 	free(s->share);
 	free(s->keys);
+	free(s->left);
+	free(s->arrived);
 	free(s->points);
 	place_free(&s->place);
 	ring_free(&s->ring);
 }
 
-/* Counts the keys on standard input by owner. */
-static void
-count_keys(struct stats *s)
-{
-	struct linereader in;
-	const char *key;
-	size_t len, owner;
-	int rc;
+/* Where keys are counted: on a ring, and with -c on the ring after it,
+ * AFTER_OF[i] being the index there of the ring's node i (or SIZE_MAX). */
+struct count {
+	struct stats	*before, *after;
+	size_t		*after_of;
+};
 
-	lr_init(&in, STDIN_FILENO, MAX_KEY, NULL);
-	while ((rc = lr_next(&in, &key, &len)) > 0) {
-		place_lookup(&s->place, key, len, 1, &owner);
-		s->keys[owner]++;
-		s->nkeys++;
+/* Counts one key on its owner, and whether it changes owner. */
+static void
+count_key(void *arg, const char *key, size_t len)
+{
+	struct count *c = arg;
+	size_t o, n;
+
+	place_lookup(&c->before->place, key, len, 1, &o);
+	c->before->keys[o]++;
+	c->before->nkeys++;
+	if (c->after == NULL)
+		return;
+	place_lookup(&c->after->place, key, len, 1, &n);
+	c->after->keys[n]++;
+	c->after->nkeys++;
+	if (c->after_of[o] != n) {
+		c->before->left[o]++;
+		c->after->arrived[n]++;
+		c->before->moved++;
 	}
-	if (rc < 0) {
-		if (errno == EMSGSIZE)
-			errx(EXIT_USAGE, "stdin:%lu: key longer than %d bytes",
-			    in.lineno + 1, MAX_KEY);
-		err(EXIT_FAIL, "stdin");
+}
+
+/* Counts the keys of each file named in FILES ("-" for standard input)
+ * on S, and with OTHER what moves from S to OTHER. */
+static void
+count_keys(struct stats *s, struct stats *other, char **files, int nfiles)
+{
+	struct count c = { s, other, NULL };
+
+	if (other != NULL)
+		c.after_of = ring_map(&s->ring, &other->ring);
+	for (int i = 0; i < nfiles; i++) {
+		int fd = strcmp(files[i], "-") == 0 ? STDIN_FILENO :
+		    open(files[i], O_RDONLY);
+
+		if (fd < 0)
+			err(EXIT_USAGE, "%s", files[i]);
+		keys_read(fd, fd == STDIN_FILENO ? "stdin" : files[i], NULL,
+		    count_key, &c);
+		if (fd != STDIN_FILENO)
+			close(fd);
 	}
-	lr_free(&in);
+	free(c.after_of);
+}
+
+/* Prints one line of the moves table: node NAME with its keys before and
+ * after and those leaving and arriving. */
+static void
+print_moves(const char *name, uint64_t before, uint64_t leave,
+    uint64_t arrive, uint64_t after)
+{
+	printf("moves\t%s\t%llu\t%llu\t%llu\t%llu\n", name,
+	    (unsigned long long)before, (unsigned long long)leave,
+	    (unsigned long long)arrive, (unsigned long long)after);
+}
+
+/* Reports how many counted keys move from S to OTHER, and per node (S's
+ * nodes in ring order, then OTHER's new ones) how many leave and arrive. */
+static void
+report_moves(const struct stats *s, const struct stats *other)
+{
+	const struct ring *r = &s->ring, *o = &other->ring;
+	size_t *after_of = ring_map(r, o), *before_of = ring_map(o, r);
+
+	printf("keys moved\t%llu\t%.4f%%\n", (unsigned long long)s->moved,
+	    100.0 * (double)s->moved / (double)s->nkeys);
+	printf("# moves: node, keys before, leaving, arriving, keys after\n");
+	for (size_t j = 0; j < s->place.nlive; j++) {
+		size_t i = s->place.live[j], k = after_of[i];
+
+		print_moves(r->node[i].name, s->keys[i], s->left[i],
+		    k != SIZE_MAX ? other->arrived[k] : 0,
+		    k != SIZE_MAX ? other->keys[k] : 0);
+	}
+	for (size_t j = 0; j < other->place.nlive; j++) {
+		size_t k = other->place.live[j];
+
+		if (before_of[k] == SIZE_MAX)
+			print_moves(o->node[k].name, 0, 0, other->arrived[k],
+			    other->keys[k]);
+	}
+	free(after_of);
+	free(before_of);
 }
 
 /* Peak/mean, the node at the peak, and the standard deviation of a load
@@ -203,6 +277,8 @@ report_text(struct stats *s, const char *algo, const char *hash,
 		printf("moved\t%.4f%%\tideal\t%.4f%%\tmoved/ideal\t%.4f\t%s\n",
 		    100 * moved, 100 * ideal, ideal > 0 ? moved / ideal : 0,
 		    exact ? "exact" : "estimated");
+		if (s->nkeys)
+			report_moves(s, other);
 	}
 }
 
@@ -540,8 +616,10 @@ main(int argc, char *argv[])
 			usage(stderr);
 		}
 	}
-	if (optind != argc)
-		usage(stderr);
+	argc -= optind;
+	argv += optind;
+	if (points && argc > 0)
+		errx(EXIT_USAGE, "-p prints the placement: it takes no keys");
 	if (strcmp(format, "text") != 0 && strcmp(format, "svg") != 0)
 		errx(EXIT_USAGE, "unknown format '%s': want text or svg",
 		    format);
@@ -556,8 +634,7 @@ main(int argc, char *argv[])
 	} else {
 		if (otherpath != NULL)
 			load(&other, otherpath, &spec, hash->fn);
-		if (!isatty(STDIN_FILENO) && fcntl(STDIN_FILENO, F_GETFD) != -1)
-			count_keys(&s);	/* keys come on stdin, if it is open */
+		count_keys(&s, otherpath != NULL ? &other : NULL, argv, argc);
 		if (strcmp(format, "svg") == 0)
 			report_svg(&s, algoname, hash->name);
 		else

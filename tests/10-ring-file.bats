@@ -64,3 +64,10 @@ refused() {
 	assert_failure 2
 	assert_output --partial "dir:"
 }
+
+@test "every ring tool's -h prints its man page's SYNOPSIS; the pages render with quotes and brackets paired" {
+	run "$HAKIT_ROOT/tests/man-check" "$HAKIT_ROOT"/man/man1/ring-*.1
+	assert_success
+	assert_output ""
+	[ -e "$HAKIT_ROOT/man/man1/ring-diff.1" ]
+}

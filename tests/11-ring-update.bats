@@ -12,8 +12,22 @@ load helper
 	assert_equal "$(cat ring)" "$(printf '# tier 1\na\n\n# tier 2\nb  # old box\nc 3')"
 	ring-add -f ring -w 2 b
 	assert_equal "$(cat ring)" "$(printf '# tier 1\na\n\n# tier 2\nb 2  # old box\nc 3')"
-	ring-add -f ring b
+	ring-add -f ring -w 1 b
 	assert_equal "$(cat ring)" "$(printf '# tier 1\na\n\n# tier 2\nb  # old box\nc 3')"
+}
+
+@test "without -w a node already there keeps its weight" {
+	printf 'mc1:11211\nmc4:11211 2\n' >ring
+	before=$(stat -c %i:%Y ring)
+	run ring-add -f ring mc4:11211
+	assert_success
+	assert_equal "$(cat ring)" "$(printf 'mc1:11211\nmc4:11211 2')"
+	[ "$(stat -c %i:%Y ring)" = "$before" ]
+	# New nodes beside it get weight 1; -w sets every node named.
+	ring-add -f ring mc4:11211 mc5:11211
+	assert_equal "$(cat ring)" "$(printf 'mc1:11211\nmc4:11211 2\nmc5:11211')"
+	ring-add -f ring -w 3 mc4:11211 mc5:11211
+	assert_equal "$(cat ring)" "$(printf 'mc1:11211\nmc4:11211 3\nmc5:11211 3')"
 }
 
 @test "adding a node already there with the same weight changes nothing" {
