@@ -134,7 +134,7 @@ usage(FILE *fp, int status)
 	    "[-m mode]\n"
 	    "                [-p prepare_cmd] [-r fd] [-t secs] -l log -s sock\n"
 	    "       2pc-part -L -s sock\n"
-	    "       2pc-part -F commit|abort -s sock txid [coordinator]\n");
+	    "       2pc-part -F commit | abort -s sock txid [coordinator]\n");
 	exit(status);
 }
 
