@@ -1,7 +1,9 @@
+#include <err.h>
 #include <string.h>
 
 #include "hash.h"
 #include "md5.h"
+#include "util.h"
 
 const struct keyhash keyhashes[] = {
 	{ "md5", hash_md5 },
@@ -24,6 +26,22 @@ keyhash_find(const char *name)
 		if (strcmp(h->name, name) == 0)
 			return h;
 	return NULL;
+}
+
+const struct keyhash *
+keyhash_option(const char *name)
+{
+	const struct keyhash *h = keyhash_find(name);
+	char list[256] = "";
+
+	if (h != NULL)
+		return h;
+	for (h = keyhashes; h->name != NULL; h++) {
+		if (h != keyhashes)
+			strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+		strncat(list, h->name, sizeof(list) - strlen(list) - 1);
+	}
+	errx(EXIT_USAGE, "unknown hash '%s': use one of %s", name, list);
 }
 
 /* A byte widened as x86-64's char is: signed, then sign-extended. */

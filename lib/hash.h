@@ -26,6 +26,12 @@ extern const struct keyhash keyhashes[];
 /* Returns the hash called NAME, or NULL if there is none. */
 const struct keyhash *keyhash_find(const char *name);
 
+/*
+ * Returns the hash called NAME (as given to -H); exits 2 with a message
+ * that lists the known ones if there is none.
+ */
+const struct keyhash *keyhash_option(const char *name);
+
 keyhash_fn hash_md5;		/* first LE word of MD5: libmemcached, libketama */
 keyhash_fn hash_fnv1a_64;	/* twemproxy's default, computed in 32 bits */
 keyhash_fn hash_fnv1_64;

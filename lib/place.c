@@ -21,6 +21,7 @@ place_spec_parse(const char *s, struct place_spec *spec, char *err,
 	const char *colon = strchr(s, ':');
 	size_t len = colon != NULL ? (size_t)(colon - s) : strlen(s);
 	unsigned long size;
+	int n;
 
 	memset(spec, 0, sizeof(*spec));
 	spec->size = MAGLEV_DEFAULT_SIZE;
@@ -45,7 +46,11 @@ place_spec_parse(const char *s, struct place_spec *spec, char *err,
 			spec->size = (uint32_t)size;
 			return 0;
 		}
-	snprintf(err, errsz, "unknown algorithm '%s'", s);
+	n = snprintf(err, errsz, "unknown algorithm '%s': use one of", s);
+	for (int i = 0; place_algo_names[i] != NULL && n >= 0 &&
+	    (size_t)n < errsz; i++)
+		n += snprintf(err + n, errsz - (size_t)n, "%s %s%s", i ? "," : "",
+		    place_algo_names[i], i == PLACE_MAGLEV ? "[:size]" : "");
 	return -1;
 }
 

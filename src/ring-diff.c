@@ -88,8 +88,7 @@ main(int argc, char *argv[])
 			algoname = optarg;
 			break;
 		case 'H':
-			if ((hash = keyhash_find(optarg)) == NULL)
-				errx(EXIT_USAGE, "unknown hash '%s'", optarg);
+			hash = keyhash_option(optarg);
 			break;
 		case 'h':
 			usage(stdout);

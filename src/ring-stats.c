@@ -597,8 +597,7 @@ main(int argc, char *argv[])
 			ringpath = optarg;
 			break;
 		case 'H':
-			if ((hash = keyhash_find(optarg)) == NULL)
-				errx(EXIT_USAGE, "unknown hash '%s'", optarg);
+			hash = keyhash_option(optarg);
 			break;
 		case 'h':
 			usage(stdout);

@@ -266,7 +266,7 @@ algo_for() {
 	ring 3 r
 	run ring-lookup -f r -a chord foo
 	assert_failure 2
-	assert_output --partial "unknown algorithm 'chord'"
+	assert_output --partial "unknown algorithm 'chord': use one of ketama, jump, maglev[:size], rendezvous"
 	run ring-lookup -f r -a maglev:100 foo
 	assert_failure 2
 	assert_output --partial "bad maglev table size '100'"
