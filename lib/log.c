@@ -34,6 +34,7 @@ struct hlog {
 	size_t end;		/* where the next record goes */
 	size_t synced;		/* the end as of the last successful sync */
 	size_t base;		/* the end after the last checkpoint */
+	unsigned long growth;	/* % of growth that makes one due; 0: never */
 	int keeping;		/* inside log_checkpoint's keep function */
 	size_t alloc;		/* file size: end plus preallocated zeros */
 	int nosync;
@@ -213,6 +214,7 @@ log_open(const char *path, log_replay_fn *fn, void *arg)
 	int created = 0;
 
 	l->path = xstrdup(path);
+	l->growth = 100;
 	while ((l->fd = filelock_open(path, 0, 0)) == -1) {
 		if (errno != ENOENT)
 			err(EXIT_FAIL, "%s", path);
@@ -536,12 +538,19 @@ log_size(const struct hlog *l)
 	return l->end + l->len;
 }
 
+void
+log_set_growth(struct hlog *l, unsigned long percent)
+{
+	l->growth = percent;
+}
+
 int
 log_checkpoint_due(const struct hlog *l)
 {
 	size_t size = log_size(l);
 
-	return size >= LOG_CHECKPOINT_MIN && size >= 2 * l->base;
+	return l->growth > 0 && size >= LOG_CHECKPOINT_MIN &&
+	    size - l->base >= l->base / 100 * l->growth;
 }
 
 void

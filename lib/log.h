@@ -146,10 +146,15 @@ size_t log_size(const struct hlog *);
 
 /*
  * Returns whether a checkpoint is due: the log holds at least
- * LOG_CHECKPOINT_MIN bytes and twice what the last checkpoint wrote (or,
- * before the first, anything), as Redis rewrites its AOF at 100% growth.
+ * LOG_CHECKPOINT_MIN bytes and has grown by the growth percentage
+ * (default 100: to twice what the last checkpoint wrote; before the
+ * first, anything counts), as Redis rewrites its AOF
+ * (auto-aof-rewrite-percentage).
  */
 int log_checkpoint_due(const struct hlog *);
+
+/* Sets the growth percentage; 0 turns checkpoints off. */
+void log_set_growth(struct hlog *, unsigned long percent);
 
 /* Called by log_checkpoint() to give, with log_keep(), what to keep. */
 typedef void log_keep_fn(struct hlog *, void *arg);

@@ -131,9 +131,9 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: 2pc-coord [-AhSV] [-j jobs] [-m mode] [-r fd] [-s sock] "
-	    "[-t secs]\n"
-	    "                 [-w window] -l log name=sock ...\n"
+	    "usage: 2pc-coord [-AhSV] [-g growth] [-j jobs] [-m mode] [-r fd] "
+	    "[-s sock]\n"
+	    "                 [-t secs] [-w window] -l log name=sock ...\n"
 	    "       2pc-coord -C sock\n");
 	exit(status);
 }
@@ -1247,10 +1247,10 @@ main(int argc, char *argv[])
 	const char *sock = NULL, *logpath = NULL;
 	char resolved[PATH_MAX];
 	mode_t mode = 0600;
-	unsigned long v;
+	unsigned long v, growth = 100;
 	int ch, i, nosync = 0, readyfd = -1, lfd = -1, status, stdin_flags;
 
-	while ((ch = getopt(argc, argv, "AC:Shj:l:m:r:s:t:Vw:")) != -1) {
+	while ((ch = getopt(argc, argv, "AC:Sg:hj:l:m:r:s:t:Vw:")) != -1) {
 		switch (ch) {
 		case 'A':
 			any_uid = 1;
@@ -1262,6 +1262,12 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			print_version();
+		case 'g':
+			if (parse_ulong(optarg, 0, 100000, &v) == -1)
+				bad_usage("bad -g '%s': give a percentage of "
+				    "log growth, or 0 for no checkpoints", optarg);
+			growth = v;
+			break;
 		case 'h':
 			usage(stdout, EXIT_OK);
 		case 'j':
@@ -1318,6 +1324,7 @@ main(int argc, char *argv[])
 		csock_abs = daemon_abspath(sock);
 	clog = log_open(logpath, replay, NULL);
 	log_set_nosync(clog, nosync);
+	log_set_growth(clog, growth);
 	if (cid == NULL)
 		make_id();
 	if (realpath(logpath, resolved) == NULL)

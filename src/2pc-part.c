@@ -130,9 +130,10 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: 2pc-part [-AhSV] [-a abort_cmd] [-c commit_cmd] [-j jobs] "
-	    "[-m mode]\n"
-	    "                [-p prepare_cmd] [-r fd] [-t secs] -l log -s sock\n"
+	    "usage: 2pc-part [-AhSV] [-a abort_cmd] [-c commit_cmd] [-g growth] "
+	    "[-j jobs]\n"
+	    "                [-m mode] [-p prepare_cmd] [-r fd] [-t secs] -l log "
+	    "-s sock\n"
 	    "       2pc-part -L -s sock\n"
 	    "       2pc-part -F commit | abort -s sock txid [coordinator]\n");
 	exit(status);
@@ -1418,10 +1419,10 @@ main(int argc, char *argv[])
 {
 	const char *sock = NULL, *logpath = NULL, *force = NULL;
 	mode_t mode = 0600;
-	unsigned long v;
+	unsigned long v, growth = 100;
 	int ch, nosync = 0, readyfd = -1, list = 0;
 
-	while ((ch = getopt(argc, argv, "AF:La:c:hj:l:m:p:r:s:St:V")) != -1) {
+	while ((ch = getopt(argc, argv, "AF:La:c:g:hj:l:m:p:r:s:St:V")) != -1) {
 		switch (ch) {
 		case 'A':
 			any_uid = 1;
@@ -1446,6 +1447,12 @@ main(int argc, char *argv[])
 			break;
 		case 'c':
 			commit_cmd = optarg;
+			break;
+		case 'g':
+			if (parse_ulong(optarg, 0, 100000, &v) == -1)
+				bad_usage("bad -g '%s': give a percentage of "
+				    "log growth, or 0 for no checkpoints", optarg);
+			growth = v;
 			break;
 		case 'h':
 			usage(stdout, EXIT_OK);
@@ -1514,6 +1521,7 @@ main(int argc, char *argv[])
 	outs = strmap_new();
 	plog = log_open(logpath, replay, NULL);
 	log_set_nosync(plog, nosync);
+	log_set_growth(plog, growth);
 	log_set_delay(plog, COMMIT_DELAY_MS);
 	strmap_each(txs, recover_one, NULL);
 	lfd = sock_listen(sock, mode);

@@ -149,3 +149,16 @@ checkpoint_crash() {
 	done | 2pc-coord -C coord.sock >again
 	assert_equal "$(cut -f2 again | sort -u)" commit
 }
+
+@test "2pc growth: -g sets when a checkpoint is due; -g 0 never checkpoints" {
+	start_part a -S -g 0
+	start_part b -S
+	start_coord -S -g 0 a=a.sock b=b.sock
+	transfers 1 8000 t | 2pc-coord -j 64 -C coord.sock >out
+	assert_equal "$(grep -c $'\tcommit$' out)" 8000
+	[ "$(log_size coord.log)" -gt 1200000 ]
+	[ "$(log_size a.log)" -gt 1200000 ]
+	run 2pc-coord -g x -l c.log
+	assert_failure 2
+	assert_output --partial "bad -g 'x': give a percentage of log growth, or 0 for no checkpoints"
+}
