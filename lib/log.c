@@ -618,6 +618,10 @@ log_checkpoint(struct hlog *l, log_keep_fn *keep, void *arg)
 	l->fd = fd;
 	l->end = l->alloc = l->synced = l->base = MAGIC_LEN + l->len;
 	l->len = 0;
+	/* The buffer held the whole state: give the memory back. */
+	free(l->buf);
+	l->buf = NULL;
+	l->cap = 0;
 	l->syncs += 2;
 	free(tmp);
 	return;

@@ -47,7 +47,7 @@
 
 #define RETRY_MS	250
 #define WARN_EVERY_MS	30000	/* how often a stuck delivery is reported */
-#define DIGEST_LEN	32	/* hex digits of an MD5 */
+#define DIGEST_LEN	16	/* bytes of an MD5 */
 
 struct part {
 	char *name;
@@ -93,11 +93,12 @@ struct outline {
 struct ctx {
 	char *txid;
 	unsigned long long seq;	/* order of BEGIN records, from 1 */
-	char digest[DIGEST_LEN + 1];
+	unsigned char digest[DIGEST_LEN];	/* of the submitted line */
 	enum cstate st;
 	char *reason;		/* C_ABORTED */
-	struct cpart *cp;
+	struct cpart *cp;	/* live only */
 	int n;
+	char *names;		/* remembered C_COMMITTED: "NAME,..." */
 	struct waiter *waiters;
 	long long timer;
 	struct ctx *prev, *next;	/* live list, or the remembered queue */
@@ -233,6 +234,26 @@ part_list(const struct ctx *x)
 	return list;
 }
 
+/* Returns X's participants' names "NAME,..." (a new string). */
+static char *
+part_names(const struct ctx *x)
+{
+	size_t len = 1;
+	char *s;
+	int i;
+
+	for (i = 0; i < x->n; i++)
+		len += strlen(x->cp[i].p->name) + 1;
+	s = xmalloc(len);
+	*s = '\0';
+	for (i = 0; i < x->n; i++) {
+		if (i > 0)
+			strcat(s, ",");
+		strcat(s, x->cp[i].p->name);
+	}
+	return s;
+}
+
 /* Parses a participant list into X's participants; -1 if malformed. */
 static int
 parse_part_list(struct ctx *x, char *list)
@@ -246,6 +267,54 @@ parse_part_list(struct ctx *x, char *list)
 			return -1;
 		*eq = '\0';
 		cpart_add(x, part_find(p, eq + 1, 0), NULL);
+	}
+	return 0;
+}
+
+/* Returns whether NAME took part in X, live or remembered. */
+static int
+took_part(const struct ctx *x, const char *name)
+{
+	size_t len = strlen(name);
+	const char *p;
+	int i;
+
+	for (i = 0; i < x->n; i++)
+		if (strcmp(x->cp[i].p->name, name) == 0)
+			return 1;
+	for (p = x->names; p != NULL; p = strchr(p, ',') ? strchr(p, ',') + 1 :
+	    NULL)
+		if (strncmp(p, name, len) == 0 && (p[len] == ',' ||
+		    p[len] == '\0'))
+			return 1;
+	return 0;
+}
+
+/* Hex of X's digest, as the log keeps it (a static buffer). */
+static const char *
+digest_hex(const struct ctx *x)
+{
+	static char hex[2 * DIGEST_LEN + 1];
+	int i;
+
+	for (i = 0; i < DIGEST_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", x->digest[i]);
+	return hex;
+}
+
+/* Reads a digest in hex into X; -1 if HEX is not one. */
+static int
+digest_parse(struct ctx *x, const char *hex)
+{
+	unsigned int b;
+	int i;
+
+	if (strlen(hex) != 2 * DIGEST_LEN ||
+	    strspn(hex, "0123456789abcdef") != 2 * DIGEST_LEN)
+		return -1;
+	for (i = 0; i < DIGEST_LEN; i++) {
+		sscanf(hex + 2 * i, "%2x", &b);
+		x->digest[i] = (unsigned char)b;
 	}
 	return 0;
 }
@@ -276,6 +345,7 @@ ctx_forget(struct ctx *x)
 {
 	strmap_del(known, x->txid);
 	free(x->reason);
+	free(x->names);
 	ctx_discard(x);
 }
 
@@ -299,10 +369,16 @@ finish(struct ctx *x)
 	if (x->timer != 0)
 		ev_del_timer(ev, x->timer);
 	x->timer = 0;
-	for (i = 0; i < x->n; i++) {
-		free(x->cp[i].payload);
-		x->cp[i].payload = NULL;
+	/* What is remembered is small: an outcome, names, no payloads. */
+	if (x->st == C_COMMITTED && x->n > 0) {
+		free(x->names);
+		x->names = part_names(x);
 	}
+	for (i = 0; i < x->n; i++)
+		free(x->cp[i].payload);
+	free(x->cp);
+	x->cp = NULL;
+	x->n = 0;
 	*remembered_tail = x;
 	remembered_tail = &x->next;
 	if (++nremembered > window) {
@@ -551,7 +627,7 @@ answer_query(struct wconn *c, const char *qcid, const char *txid,
 
 	if (strcmp(qcid, cid) != 0)
 		wire_sendf(c, "UNKNOWN %s %s", qcid, txid);
-	else if (x == NULL || find_cpart(x, name) == NULL)
+	else if (x == NULL || !took_part(x, name))
 		wire_sendf(c, "ABORT %s %s", cid, txid);
 	else if (x->st == C_COMMITTING || x->st == C_COMMITTED)
 		wire_sendf(c, "COMMIT %s %s", cid, txid);
@@ -633,10 +709,8 @@ static struct ctx *
 parse_tx(char *line, char **txid, char *why, size_t whylen)
 {
 	struct ctx *x;
-	unsigned char sum[16];
 	char *tab, *field, *eq, *check;
 	struct part *p;
-	int i;
 
 	*txid = NULL;
 	if ((tab = strchr(line, '\t')) == NULL) {
@@ -649,11 +723,9 @@ parse_tx(char *line, char **txid, char *why, size_t whylen)
 		return NULL;
 	}
 	*txid = line;
-	md5(tab + 1, strlen(tab + 1), sum);
 	x = xcalloc(1, sizeof(*x));
 	x->txid = xstrdup(line);
-	for (i = 0; i < 16; i++)
-		snprintf(x->digest + 2 * i, 3, "%02x", sum[i]);
+	md5(tab + 1, strlen(tab + 1), x->digest);
 	for (field = tab + 1; field != NULL; field = tab) {
 		if ((tab = strchr(field, '\t')) != NULL)
 			*tab++ = '\0';
@@ -730,7 +802,7 @@ submit(struct ctx *x, struct waiter *w)
 	char *list, *line;
 
 	if (old != NULL) {
-		if (strcmp(old->digest, x->digest) != 0) {
+		if (memcmp(old->digest, x->digest, DIGEST_LEN) != 0) {
 			n_abort++;
 			line = xasprintf("%s\tabort\ttxid already used by "
 			    "another transaction", x->txid);
@@ -755,7 +827,7 @@ submit(struct ctx *x, struct waiter *w)
 	CRASH_POINT("coord.prepare");
 	list = part_list(x);
 	log_appendf(clog, LOG_FORCED, begun, x, "B\t%s\t%llu\t%s\t%s",
-	    x->txid, x->seq, x->digest, list);
+	    x->txid, x->seq, digest_hex(x), list);
 	free(list);
 }
 
@@ -1056,12 +1128,12 @@ replay(void *arg, const char *rec, size_t len)
 		break;
 	case 'B':
 	case 'R':
-		if (n != (f[0][0] == 'B' ? 5 : 6) || x != NULL ||
-		    strlen(f[3]) != DIGEST_LEN)
+		if (n != (f[0][0] == 'B' ? 5 : 6) || x != NULL)
 			malformed();
 		x = ctx_new(f[1]);
 		x->seq = parse_seq(f[2]);
-		memcpy(x->digest, f[3], DIGEST_LEN + 1);
+		if (digest_parse(x, f[3]) == -1)
+			malformed();
 		live_add(x);
 		if (f[0][0] == 'B') {
 			x->st = C_VOTING;
@@ -1069,8 +1141,7 @@ replay(void *arg, const char *rec, size_t len)
 				malformed();
 		} else if (strcmp(f[4], "c") == 0) {
 			x->st = C_COMMITTED;
-			if (parse_part_list(x, f[5]) == -1)
-				malformed();
+			x->names = xstrdup(f[5]);
 			finish(x);
 		} else if (strcmp(f[4], "a") == 0) {
 			x->st = C_ABORTED;
@@ -1116,17 +1187,15 @@ keep(struct hlog *l, void *arg)
 
 	(void)arg;
 	log_appendf(l, LOG_KEEP, NULL, NULL, "N\t%s\t%llu", cid, next_seq);
-	for (x = remembered; x != NULL; x = x->next) {
-		list = x->st == C_COMMITTED ? part_list(x) : NULL;
+	for (x = remembered; x != NULL; x = x->next)
 		log_appendf(l, LOG_KEEP, NULL, NULL, "R\t%s\t%llu\t%s\t%s\t%s",
-		    x->txid, x->seq, x->digest, list != NULL ? "c" : "a",
-		    list != NULL ? list : x->reason);
-		free(list);
-	}
+		    x->txid, x->seq, digest_hex(x),
+		    x->st == C_COMMITTED ? "c" : "a",
+		    x->st == C_COMMITTED ? x->names : x->reason);
 	for (x = live; x != NULL; x = x->next) {
 		list = part_list(x);
 		log_appendf(l, LOG_KEEP, NULL, NULL, "B\t%s\t%llu\t%s\t%s",
-		    x->txid, x->seq, x->digest, list);
+		    x->txid, x->seq, digest_hex(x), list);
 		if (x->st == C_COMMITTING)
 			log_appendf(l, LOG_KEEP, NULL, NULL, "C\t%s\t%s",
 			    x->txid, list);
