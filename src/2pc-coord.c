@@ -110,7 +110,7 @@ static struct strmap *known;	/* txid -> struct ctx: live or remembered */
 static struct ctx *live;
 /* Decided transactions, oldest first, kept to answer retries. */
 static struct ctx *remembered, **remembered_tail = &remembered;
-static unsigned long nremembered, window = 100000;
+static unsigned long nremembered, window = 20000;
 static unsigned long long next_seq = 1;
 static struct part **parts;
 static int nparts;
@@ -306,15 +306,18 @@ digest_hex(const struct ctx *x)
 static int
 digest_parse(struct ctx *x, const char *hex)
 {
-	unsigned int b;
+	static const char digits[] = "0123456789abcdef";
+	const char *hi, *lo;
 	int i;
 
-	if (strlen(hex) != 2 * DIGEST_LEN ||
-	    strspn(hex, "0123456789abcdef") != 2 * DIGEST_LEN)
+	if (strlen(hex) != 2 * DIGEST_LEN)
 		return -1;
 	for (i = 0; i < DIGEST_LEN; i++) {
-		sscanf(hex + 2 * i, "%2x", &b);
-		x->digest[i] = (unsigned char)b;
+		if ((hi = strchr(digits, hex[2 * i])) == NULL ||
+		    (lo = strchr(digits, hex[2 * i + 1])) == NULL)
+			return -1;
+		x->digest[i] = (unsigned char)((hi - digits) << 4 |
+		    (lo - digits));
 	}
 	return 0;
 }
