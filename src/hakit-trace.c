@@ -208,6 +208,23 @@ label(const struct row *w, char *buf, size_t len)
 		snprintf(buf, len, "%s", w->text);
 }
 
+/*
+ * Cuts BUF to at most MAX bytes (MAX >= 20): at the last blank that
+ * leaves room for "...", so no word or path is shown cut in half.
+ */
+static void
+fit(char *buf, size_t max)
+{
+	char *sp;
+
+	if (strlen(buf) <= max)
+		return;
+	buf[max - 3] = '\0';
+	if ((sp = strrchr(buf, ' ')) != NULL && sp > buf)
+		sp[1] = '\0';
+	strcat(buf, "...");
+}
+
 static void
 draw_text(int width)
 {
@@ -273,8 +290,9 @@ draw_text(int width)
 			line[x - 1] = '>';
 		}
 		label(w, buf, sizeof(buf));
-		printf("%+-*lld%s %.*s\n", gutter, w->msec - row[0].msec, line,
-		    lw, buf);
+		fit(buf, (size_t)lw);
+		printf("%+-*lld%s %s\n", gutter, w->msec - row[0].msec, line,
+		    buf);
 	}
 	free(line);
 }

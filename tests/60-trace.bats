@@ -227,3 +227,15 @@ msec         p.sock          b.sock
 DIAGRAM
 	done
 }
+
+@test "hakit-trace: a message too long for the line is cut between words, never mid-path" {
+	printf '%s\n' \
+		'1000 a.sock > b.sock PREPARE 0123456789abcdef t5 5 red - red=/tmp/some/long/directory/red.sock,green=/tmp/some/long/directory/green.sock 7' \
+		'1001 b.sock < a.sock PREPARE 0123456789abcdef t5 5 red - red=/tmp/some/long/directory/red.sock,green=/tmp/some/long/directory/green.sock 7' >t.trace
+	run hakit-trace t.trace
+	assert_success
+	assert_output --partial "PREPARE 0123456789abcdef t5 5 red - ..."
+	refute_output --partial "/tmp/some/long"
+	run hakit-trace -w 300 t.trace
+	assert_output --partial "green=/tmp/some/long/directory/green.sock 7"
+}
