@@ -23,6 +23,12 @@
  * written lazily and need no acknowledgement.  After a crash, every
  * decision without END is resent until acknowledged, and every begun
  * transaction without a decision is aborted.
+ *
+ * Bounded growth: memory and the log hold the live transactions and the
+ * newest -w decided ones (remembered to answer retries; an older retry
+ * runs as new).  The log is checkpointed as it grows (log.h), and the
+ * participants are told the horizon, the sequence number below which
+ * everything is decided and acknowledged, so that they may forget too.
  */
 #include <err.h>
 #include <errno.h>

@@ -19,6 +19,11 @@
  * participants when the coordinator is unreachable or does not answer
  * (cooperative termination).  An operator can list in-doubt transactions
  * and force a heuristic outcome on one.
+ *
+ * Bounded growth: a decided transaction is forgotten once it is applied
+ * and its coordinator's horizon has passed it (no peer can then be in
+ * doubt about it, and no PREPARE for it can still come), and the log is
+ * checkpointed as it grows (log.h).
  */
 #include <err.h>
 #include <errno.h>
