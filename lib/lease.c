@@ -9,6 +9,7 @@
 
 #include "durable.h"
 #include "lease.h"
+#include "member.h"
 #include "util.h"
 
 static const char *ack_names[] = { "none", "recv", "fsync" };
@@ -70,10 +71,25 @@ lease_ack_parse(const char *s)
 	return -1;
 }
 
+/*
+ * Splits "ID SOCK" at its space, returning SOCK, or NULL if ID is not a
+ * member id or SOCK not an absolute path.
+ */
+static char *
+member_split(char *val)
+{
+	char *sp = strchr(val, ' ');
+
+	if (sp == NULL || sp[1] != '/')
+		return NULL;
+	*sp = '\0';
+	return member_id_ok(val) ? sp + 1 : NULL;
+}
+
 int
 lease_read(const char *path, struct lease_state *st)
 {
-	char *sp = state_path(path, ".state"), *line = NULL, *val;
+	char *sp = state_path(path, ".state"), *line = NULL, *val, *sock;
 	size_t cap = 0, lineno = 0;
 	ssize_t n;
 	unsigned long v;
@@ -96,15 +112,21 @@ lease_read(const char *path, struct lease_state *st)
 			goto bad;
 		*val++ = '\0';
 		if (lineno == 1) {
+			if (strcmp(line, "hakit-lease") == 0 &&
+			    strcmp(val, "1") == 0)
+				errx(EXIT_USAGE, "%s: lease state of an older "
+				    "hakit (version 1, members without ids): "
+				    "start the group on a new lease", sp);
 			if (strcmp(line, "hakit-lease") != 0 ||
-			    strcmp(val, "1") != 0)
+			    strcmp(val, "2") != 0)
 				goto bad;
 		} else if (strcmp(line, "epoch") == 0) {
 			if (sscanf(val, "%llu", &st->epoch) != 1)
 				goto bad;
 		} else if (strcmp(line, "primary") == 0) {
-			free(st->primary);
-			st->primary = xstrdup(val);
+			if ((sock = member_split(val)) == NULL)
+				goto bad;
+			lease_set_primary(st, val, sock);
 		} else if (strcmp(line, "ack") == 0) {
 			if ((st->ack = lease_ack_parse(val)) == -1)
 				goto bad;
@@ -115,9 +137,11 @@ lease_read(const char *path, struct lease_state *st)
 			if (parse_ulong(val, 1, 86400000, &v) == -1)
 				goto bad;
 			st->lag_ms = v;
-		} else if (strcmp(line, "insync") == 0)
-			lease_add(st, val);
-		else
+		} else if (strcmp(line, "insync") == 0) {
+			if ((sock = member_split(val)) == NULL)
+				goto bad;
+			lease_add(st, val, sock);
+		} else
 			goto bad;
 	}
 	if (ferror(fp))
@@ -140,13 +164,15 @@ lease_write(const char *path, const struct lease_state *st)
 
 	if ((fp = open_memstream(&text, &len)) == NULL)
 		err(EXIT_FAIL, "open_memstream");
-	fprintf(fp, "hakit-lease 1\nepoch %llu\n", st->epoch);
-	if (st->primary != NULL)
-		fprintf(fp, "primary %s\n", st->primary);
+	fprintf(fp, "hakit-lease 2\nepoch %llu\n", st->epoch);
+	if (st->primary.sock != NULL)
+		fprintf(fp, "primary %s %s\n", st->primary.id,
+		    st->primary.sock);
 	fprintf(fp, "ack %s\nmin-insync %lu\nlag %lu\n",
 	    lease_ack_name(st->ack), st->k, st->lag_ms);
 	for (i = 0; i < st->ninsync; i++)
-		fprintf(fp, "insync %s\n", st->insync[i]);
+		fprintf(fp, "insync %s %s\n", st->insync[i].id,
+		    st->insync[i].sock);
 	if (fclose(fp) == EOF)
 		err(EXIT_FAIL, "%s", sp);
 	if (durable_replace(sp, text, len, &what) == -1)
@@ -155,49 +181,73 @@ lease_write(const char *path, const struct lease_state *st)
 	free(sp);
 }
 
+static void
+member_clear(struct lease_member *m)
+{
+	free(m->id);
+	free(m->sock);
+	m->id = m->sock = NULL;
+}
+
 void
 lease_free(struct lease_state *st)
 {
 	size_t i;
 
 	for (i = 0; i < st->ninsync; i++)
-		free(st->insync[i]);
+		member_clear(&st->insync[i]);
 	free(st->insync);
-	free(st->primary);
+	member_clear(&st->primary);
 	memset(st, 0, sizeof(*st));
 }
 
 int
-lease_insync(const struct lease_state *st, const char *member)
+lease_insync(const struct lease_state *st, const char *id, const char *sock)
 {
 	size_t i;
 
 	for (i = 0; i < st->ninsync; i++)
-		if (strcmp(st->insync[i], member) == 0)
+		if (strcmp(st->insync[i].id, id) == 0 &&
+		    strcmp(st->insync[i].sock, sock) == 0)
 			return 1;
 	return 0;
 }
 
 void
-lease_add(struct lease_state *st, const char *member)
+lease_add(struct lease_state *st, const char *id, const char *sock)
 {
-	if (lease_insync(st, member))
+	struct lease_member *m;
+
+	if (lease_insync(st, id, sock))
 		return;
 	st->insync = xrealloc(st->insync,
 	    (st->ninsync + 1) * sizeof(*st->insync));
-	st->insync[st->ninsync++] = xstrdup(member);
+	m = &st->insync[st->ninsync++];
+	m->id = xstrdup(id);
+	m->sock = xstrdup(sock);
 }
 
 void
-lease_remove(struct lease_state *st, const char *member)
+lease_remove(struct lease_state *st, const char *id, const char *sock)
 {
 	size_t i;
 
 	for (i = 0; i < st->ninsync; i++) {
-		if (strcmp(st->insync[i], member) == 0) {
-			free(st->insync[i]);
+		if (strcmp(st->insync[i].id, id) == 0 &&
+		    strcmp(st->insync[i].sock, sock) == 0) {
+			member_clear(&st->insync[i]);
 			st->insync[i] = st->insync[--st->ninsync];
 			return;
 		}
 	}
+}
+
+void
+lease_set_primary(struct lease_state *st, const char *id, const char *sock)
+{
+	char *nid = xstrdup(id), *nsock = xstrdup(sock);
+
+	member_clear(&st->primary);
+	st->primary.id = nid;
+	st->primary.sock = nsock;
 }

@@ -32,6 +32,13 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xmemdup(const void *p, size_t n);	/* adds a terminating NUL */
 
+/*
+ * Fills HEX with 2 * NBYTES lowercase hex digits from /dev/urandom and a
+ * NUL (NBYTES at most 64): a name nobody else will pick.  Exits 1 if
+ * there is no randomness.
+ */
+void random_hex(char *hex, size_t nbytes);
+
 /* Prints "PROGNAME VERSION" on stdout and exits 0 (the -V option). */
 void print_version(void) __attribute__((noreturn));
 
