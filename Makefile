@@ -42,7 +42,8 @@ asan:
 # each libFuzzer target for FUZZ_SECS seconds from its seed corpus in
 # tests/fuzz/; tests/faults/faultfs.so makes write, fsync, fdatasync or
 # rename fail on demand (see tests/faults/faultfs.c); tests/abuse/holdconns
-# holds many connections open.
+# holds many connections open; tests/nemesis/record records the histories
+# of the replication nemesis (`make nemesis` runs it for NEMESIS_SECS).
 FUZZ_CC = clang
 FUZZ_SECS = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -79,7 +80,14 @@ tests/faults/faultfs.so: tests/faults/faultfs.c
 tests/abuse/holdconns: tests/abuse/holdconns.c
 	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -o $@ $<
 
-faults: tests/faults/faultfs.so tests/abuse/holdconns
+tests/nemesis/record: tests/nemesis/record.c
+	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -o $@ $<
+
+faults: tests/faults/faultfs.so tests/abuse/holdconns tests/nemesis/record
+
+NEMESIS_SECS = 300
+nemesis: all faults
+	tests/nemesis/run $(NEMESIS_SECS) "$$(mktemp -d)"
 
 valgrind: all faults
 	tests/valgrind/run $(VALGRIND_TESTS)
@@ -111,8 +119,8 @@ uninstall:
 
 clean:
 	rm -f $(LIBOBJ) $(LIB) $(TOOLS) .buildflags $(FUZZ_BIN) \
-	    tests/faults/faultfs.so tests/abuse/holdconns
+	    tests/faults/faultfs.so tests/abuse/holdconns tests/nemesis/record
 
 FORCE:
-.PHONY: all check asan fuzz faults valgrind demo pictures install uninstall clean FORCE
+.PHONY: all check asan fuzz faults nemesis valgrind demo pictures install uninstall clean FORCE
 .PRECIOUS: $(LIBOBJ)

@@ -47,7 +47,7 @@ teardown() {
 	assert_equal "$(repl-client -L "$lease" get k1)" v1
 	assert_equal "$(repl-client -L "$lease" get k2)" v2
 	run repl-client -s "$(hakit_path kv-1.sock)" status
-	assert_output --regexp '^backup'
+	assert_output --regexp '^role=backup '
 }
 
 @test "hakit.bash: installed by make install, loaded by another suite, leaves nothing running" {
