@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "durable.h"
+#include "keyfile.h"
 #include "lease.h"
 #include "member.h"
 #include "util.h"
@@ -86,72 +87,64 @@ member_split(char *val)
 	return member_id_ok(val) ? sp + 1 : NULL;
 }
 
+/* The lease state being read from PATH. */
+struct reading {
+	struct lease_state *st;
+	const char *path;
+};
+
+/* One line of the lease state (keyfile_fn). */
+static int
+state_line(void *arg, size_t lineno, const char *key, char *val)
+{
+	struct lease_state *st = ((struct reading *)arg)->st;
+	const char *path = ((struct reading *)arg)->path;
+	unsigned long v;
+	char *sock;
+
+	if (lineno == 1) {
+		if (strcmp(key, "hakit-lease") == 0 && strcmp(val, "1") == 0)
+			errx(EXIT_USAGE, "%s: lease state of an older hakit "
+			    "(version 1, members without ids): start the "
+			    "group on a new lease", path);
+		return strcmp(key, "hakit-lease") == 0 &&
+		    strcmp(val, "2") == 0 ? 0 : -1;
+	}
+	if (strcmp(key, "epoch") == 0)
+		return sscanf(val, "%llu", &st->epoch) == 1 ? 0 : -1;
+	if (strcmp(key, "primary") == 0 || strcmp(key, "insync") == 0) {
+		if ((sock = member_split(val)) == NULL)
+			return -1;
+		if (key[0] == 'p')
+			lease_set_primary(st, val, sock);
+		else
+			lease_add(st, val, sock);
+		return 0;
+	}
+	if (strcmp(key, "ack") == 0)
+		return (st->ack = lease_ack_parse(val)) == -1 ? -1 : 0;
+	if (strcmp(key, "min-insync") == 0)
+		return parse_ulong(val, 0, 1000, &st->k);
+	if (strcmp(key, "lag") == 0 && parse_ulong(val, 1, 86400000, &v) == 0) {
+		st->lag_ms = v;
+		return 0;
+	}
+	return -1;
+}
+
 int
 lease_read(const char *path, struct lease_state *st)
 {
-	char *sp = state_path(path, ".state"), *line = NULL, *val, *sock;
-	size_t cap = 0, lineno = 0;
-	ssize_t n;
-	unsigned long v;
-	FILE *fp;
+	char *sp = state_path(path, ".state");
+	struct reading r = { st, sp };
+	int rc;
 
 	memset(st, 0, sizeof(*st));
 	st->ack = ACK_FSYNC;
 	st->lag_ms = 1000;
-	if ((fp = fopen(sp, "r")) == NULL) {
-		if (errno != ENOENT)
-			err(EXIT_FAIL, "%s", sp);
-		free(sp);
-		return -1;
-	}
-	while ((n = getline(&line, &cap, fp)) != -1) {
-		lineno++;
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		if ((val = strchr(line, ' ')) == NULL)
-			goto bad;
-		*val++ = '\0';
-		if (lineno == 1) {
-			if (strcmp(line, "hakit-lease") == 0 &&
-			    strcmp(val, "1") == 0)
-				errx(EXIT_USAGE, "%s: lease state of an older "
-				    "hakit (version 1, members without ids): "
-				    "start the group on a new lease", sp);
-			if (strcmp(line, "hakit-lease") != 0 ||
-			    strcmp(val, "2") != 0)
-				goto bad;
-		} else if (strcmp(line, "epoch") == 0) {
-			if (sscanf(val, "%llu", &st->epoch) != 1)
-				goto bad;
-		} else if (strcmp(line, "primary") == 0) {
-			if ((sock = member_split(val)) == NULL)
-				goto bad;
-			lease_set_primary(st, val, sock);
-		} else if (strcmp(line, "ack") == 0) {
-			if ((st->ack = lease_ack_parse(val)) == -1)
-				goto bad;
-		} else if (strcmp(line, "min-insync") == 0) {
-			if (parse_ulong(val, 0, 1000, &st->k) == -1)
-				goto bad;
-		} else if (strcmp(line, "lag") == 0) {
-			if (parse_ulong(val, 1, 86400000, &v) == -1)
-				goto bad;
-			st->lag_ms = v;
-		} else if (strcmp(line, "insync") == 0) {
-			if ((sock = member_split(val)) == NULL)
-				goto bad;
-			lease_add(st, val, sock);
-		} else
-			goto bad;
-	}
-	if (ferror(fp))
-		err(EXIT_FAIL, "%s", sp);
-	fclose(fp);
-	free(line);
+	rc = keyfile_read(sp, "lease state", state_line, &r);
 	free(sp);
-	return 0;
-bad:
-	errx(EXIT_USAGE, "%s: malformed lease state at line %zu", sp, lineno);
+	return rc;
 }
 
 void

@@ -1,5 +1,4 @@
 #include <err.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include "crash.h"
 #include "durable.h"
 #include "evloop.h"
+#include "keyfile.h"
 #include "member.h"
 #include "util.h"
 
@@ -41,67 +41,44 @@ write_file(const struct member *m, size_t commit, const char **what)
 	return rc;
 }
 
-/*
- * Reads M->path into M.  Returns 0, or -1 if there is none.  Exits 2 if
- * it is malformed.
- */
-static int
-read_file(struct member *m, unsigned long long *inode)
-{
-	char *line = NULL, *val;
-	size_t cap = 0, lineno = 0;
-	unsigned long long v;
-	int have = 0;
-	ssize_t n;
-	FILE *fp;
+/* What a member file says, as it is read. */
+struct reading {
+	struct member *m;
+	unsigned long long inode;
+	int have;		/* bits: id, log-inode, commit */
+};
 
-	if ((fp = fopen(m->path, "r")) == NULL) {
-		if (errno != ENOENT)
-			err(EXIT_FAIL, "%s", m->path);
+/* One line of a member file (keyfile_fn). */
+static int
+member_line(void *arg, size_t lineno, const char *key, char *val)
+{
+	struct reading *r = arg;
+	unsigned long long v;
+
+	if (lineno == 1)
+		return strcmp(key, "hakit-member") == 0 &&
+		    strcmp(val, "1") == 0 ? 0 : -1;
+	if (strcmp(key, "id") == 0 && member_id_ok(val)) {
+		memcpy(r->m->id, val, MEMBER_ID_LEN + 1);
+		r->have |= 1;
+	} else if (strcmp(key, "log-inode") == 0 &&
+	    sscanf(val, "%llu", &r->inode) == 1)
+		r->have |= 2;
+	else if (strcmp(key, "commit") == 0 && sscanf(val, "%llu", &v) == 1 &&
+	    v <= SIZE_MAX / 2) {
+		r->m->commit = (size_t)v;
+		r->have |= 4;
+	} else
 		return -1;
-	}
-	while ((n = getline(&line, &cap, fp)) != -1) {
-		lineno++;
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		if ((val = strchr(line, ' ')) == NULL)
-			goto bad;
-		*val++ = '\0';
-		if (lineno == 1) {
-			if (strcmp(line, "hakit-member") != 0 ||
-			    strcmp(val, "1") != 0)
-				goto bad;
-		} else if (strcmp(line, "id") == 0 && member_id_ok(val)) {
-			memcpy(m->id, val, MEMBER_ID_LEN + 1);
-			have |= 1;
-		} else if (strcmp(line, "log-inode") == 0 &&
-		    sscanf(val, "%llu", inode) == 1)
-			have |= 2;
-		else if (strcmp(line, "commit") == 0 &&
-		    sscanf(val, "%llu", &v) == 1 && v <= SIZE_MAX / 2) {
-			m->commit = (size_t)v;
-			have |= 4;
-		} else
-			goto bad;
-	}
-	if (ferror(fp))
-		err(EXIT_FAIL, "%s", m->path);
-	fclose(fp);
-	free(line);
-	if (have != 7)
-		goto bad;
 	return 0;
-bad:
-	errx(EXIT_USAGE, "%s: malformed member file at line %zu", m->path,
-	    lineno);
 }
 
 struct member *
 member_open(const char *dir, size_t records)
 {
 	struct member *m = xcalloc(1, sizeof(*m));
+	struct reading r = { m, 0, 0 };
 	size_t n = strlen(dir) + 16;
-	unsigned long long inode = 0;
 	const char *what, *why = NULL;
 	char *log = xmalloc(n);
 	struct stat sb;
@@ -114,8 +91,11 @@ member_open(const char *dir, size_t records)
 		err(EXIT_FAIL, "%s", log);
 	m->inode = (unsigned long long)sb.st_ino;
 	durable_sweep(m->path);
-	found = read_file(m, &inode) == 0;
-	if (found && inode != m->inode)
+	found = keyfile_read(m->path, "member file", member_line, &r) == 0;
+	if (found && r.have != 7)
+		errx(EXIT_USAGE, "%s: malformed member file: it lacks a line",
+		    m->path);
+	if (found && r.inode != m->inode)
 		why = "its log is not the file its id was made for";
 	else if (found && m->commit > records)
 		why = "its log lacks records it knew were committed";

@@ -1391,6 +1391,7 @@ setup(const struct repl_opts *o)
 	kv_apply(kv, commit, NULL, NULL);
 	epoch = kv_epoch_at(kv, kv_count(kv));
 	lockfd = lease_open(o->lease);
+	lease_read(o->lease, &st);	/* a malformed one stops us here */
 	listenfd = sock_listen(o->sock, o->mode);
 	ev_add_fd(ev, listenfd, EV_READ, on_accept, NULL);
 	started = ev_now_ms();
@@ -1432,6 +1433,7 @@ repl_primary(const struct repl_opts *o)
 		usleep(25000);
 	}
 	CRASH_POINT("takeover.locked");
+	lease_free(&st);
 	if (lease_read(o->lease, &st) == 0 && st.epoch > 0 &&
 	    !lease_insync(&st, mem->id, self)) {
 		unlink(o->sock);
