@@ -42,8 +42,10 @@ asan:
 # each libFuzzer target for FUZZ_SECS seconds from its seed corpus in
 # tests/fuzz/; tests/faults/faultfs.so makes write, fsync, fdatasync or
 # rename fail on demand (see tests/faults/faultfs.c); tests/abuse/holdconns
-# holds many connections open; tests/nemesis/record records the histories
-# of the replication nemesis (`make nemesis` runs it for NEMESIS_SECS).
+# holds many connections open; tests/lincheck/lincheck checks that a
+# recorded history is linearizable; tests/nemesis/record records the
+# histories of the replication nemesis (`make nemesis` runs it for
+# NEMESIS_SECS seconds).
 FUZZ_CC = clang
 FUZZ_SECS = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -80,10 +82,14 @@ tests/faults/faultfs.so: tests/faults/faultfs.c
 tests/abuse/holdconns: tests/abuse/holdconns.c
 	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -o $@ $<
 
+tests/lincheck/lincheck: tests/lincheck/lincheck.c
+	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -o $@ $<
+
 tests/nemesis/record: tests/nemesis/record.c
 	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -o $@ $<
 
-faults: tests/faults/faultfs.so tests/abuse/holdconns tests/nemesis/record
+faults: tests/faults/faultfs.so tests/abuse/holdconns tests/lincheck/lincheck \
+    tests/nemesis/record
 
 NEMESIS_SECS = 300
 nemesis: all faults
@@ -119,7 +125,8 @@ uninstall:
 
 clean:
 	rm -f $(LIBOBJ) $(LIB) $(TOOLS) .buildflags $(FUZZ_BIN) \
-	    tests/faults/faultfs.so tests/abuse/holdconns tests/nemesis/record
+	    tests/faults/faultfs.so tests/abuse/holdconns tests/lincheck/lincheck \
+	    tests/nemesis/record
 
 FORCE:
 .PHONY: all check asan fuzz faults nemesis valgrind demo pictures install uninstall clean FORCE
