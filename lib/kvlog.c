@@ -29,7 +29,6 @@ struct kvlog {
 	struct krec *rec;	/* rec[i] is position i + 1 */
 	size_t n, cap;
 	size_t durable, applied;
-	long long opened;	/* when replayed records were made durable */
 	struct strmap *map;
 	struct reqid_table *reqs;
 };
@@ -98,7 +97,7 @@ push(struct kvlog *kv, const char *rec, size_t len, unsigned long long epoch)
 	r->len = len;
 	r->end = (kv->n ? kv->rec[kv->n - 1].end : LOG_MAGIC_LEN) +
 	    LOG_HDR_LEN + (long long)len;
-	r->durable_at = kv->opened;
+	r->durable_at = 0;
 	kv->n++;
 	note_request(kv, kv->n);
 }
@@ -126,7 +125,6 @@ kv_open(const char *dir, int nosync)
 	snprintf(kv->path, n, "%s/log", dir);
 	kv->map = strmap_new();
 	kv->reqs = reqid_new();
-	kv->opened = ev_now_ms();
 	kv->log = log_open(kv->path, on_replay, kv);
 	log_set_nosync(kv->log, nosync);
 	kv->durable = kv->n;

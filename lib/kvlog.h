@@ -69,8 +69,8 @@ const char *kv_record(const struct kvlog *, size_t pos, size_t *len);
 unsigned long long kv_epoch_at(const struct kvlog *, size_t pos);
 
 /*
- * Milliseconds (ev_now_ms) when the record at POS became durable; for a
- * record replayed by kv_open(), when the log was opened.
+ * Milliseconds (ev_now_ms) when the record at POS became durable; 0 for a
+ * record replayed by kv_open(), durable since before the process started.
  */
 long long kv_durable_at(const struct kvlog *, size_t pos);
 

@@ -157,35 +157,38 @@ reply_expect(struct conn *c)
 	return r;
 }
 
-/* Sends every reply at the head of C's queue that is answered. */
+/*
+ * Sends every reply at the head of C's queue that is answered.  Sending an
+ * ERR closes the connection, which frees C; the replies sent still hold
+ * the wconn until they are released, last of all.
+ */
 static void
 reply_flush(struct conn *c)
 {
+	struct wconn *w = c->w;
 	struct reply *r;
+	int sent = 0, closed = 0;
 
-	while ((r = c->replies) != NULL && r->line != NULL) {
+	while (!closed && (r = c->replies) != NULL && r->line != NULL) {
 		c->replies = r->next;
 		if (c->replies == NULL)
 			c->replies_tail = &c->replies;
 		if (c->kind == PIPE) {
 			fwrite(r->line, 1, r->len, stdout);
 			putchar('\n');
-		} else if (r->fail) {
-			struct wconn *w = c->w;
-
-			/* Closing calls on_close, which frees C. */
-			wire_fail(w, r->line);
-			wire_release(w);
-			free(r->line);
-			free(r);
-			return;
 		} else {
-			wire_send(c->w, r->line, r->len);
-			wire_release(c->w);
+			if (r->fail) {
+				wire_fail(w, r->line);
+				closed = 1;
+			} else
+				wire_send(w, r->line, r->len);
+			sent++;
 		}
 		free(r->line);
 		free(r);
 	}
+	while (sent-- > 0)
+		wire_release(w);
 }
 
 /* Answers R with LINE (taken over), of LEN bytes. */
@@ -589,6 +592,21 @@ check_lag(void)
 		advance_commit();
 }
 
+/* Answers R, for the write at POS, once POS is committed. */
+static void
+wait_commit(struct conn *c, struct reply *r, size_t pos)
+{
+	struct waiter *wt = xcalloc(1, sizeof(*wt));
+
+	wt->type = W_WRITE;
+	wt->c = c;
+	wt->r = r;
+	wt->pos = pos;
+	if (pos > c->last_write)
+		c->last_write = pos;
+	writes_add(wt);
+}
+
 /*
  * Appends a write from a client or the pipe (ARG holds NARG arguments, a
  * request id among them if the client gave one); the reply R comes once
@@ -599,29 +617,23 @@ static void
 do_write(struct conn *c, struct reply *r, const char *op,
     const char *const *arg, const size_t *alen, int narg)
 {
-	struct waiter *wt;
-	size_t len;
+	size_t len, pos;
 	char *rec;
 
-	if (insync_backups() < st.k && c->kind == PIPE) {
-		reply_fmt(c, r, "fail\ttoo few in-sync backups (%zu < %lu)",
-		    insync_backups(), st.k);
-		return;
-	}
 	if (insync_backups() < st.k) {
-		reply_fmt(c, r, "FAIL too few in-sync backups (%zu < %lu)",
-		    insync_backups(), st.k);
+		if (c->kind == PIPE)
+			reply_fmt(c, r, "fail\ttoo few in-sync backups "
+			    "(%zu < %lu)", insync_backups(), st.k);
+		else
+			reply_fmt(c, r, "FAIL too few in-sync backups "
+			    "(%zu < %lu)", insync_backups(), st.k);
 		return;
 	}
 	CRASH_POINT("primary.append");
 	rec = kv_encode(epoch, op, narg, arg, alen, &len);
-	wt = xcalloc(1, sizeof(*wt));
-	wt->type = W_WRITE;
-	wt->c = c;
-	wt->r = r;
-	wt->pos = c->last_write = kv_append(kv, rec, len);
+	pos = kv_append(kv, rec, len);
 	free(rec);
-	writes_add(wt);
+	wait_commit(c, r, pos);
 }
 
 /*
@@ -633,7 +645,6 @@ do_request(struct conn *c, struct reply *r, const char *op,
     const struct reqid *id, const char *const *arg, const size_t *alen,
     int narg)
 {
-	struct waiter *wt;
 	size_t pos;
 
 	switch (kv_request(kv, id, &pos)) {
@@ -642,18 +653,10 @@ do_request(struct conn *c, struct reply *r, const char *op,
 		break;
 	case REQID_DONE:
 		CRASH_POINT("primary.duplicate");
-		if (pos <= commit) {
+		if (pos <= commit)
 			reply_write(c, r, pos);
-			break;
-		}
-		wt = xcalloc(1, sizeof(*wt));
-		wt->type = W_WRITE;
-		wt->c = c;
-		wt->r = r;
-		wt->pos = pos;
-		if (pos > c->last_write)
-			c->last_write = pos;
-		writes_add(wt);
+		else
+			wait_commit(c, r, pos);
 		break;
 	case REQID_FORGOTTEN:
 		reply_fmt(c, r, "UNKNOWN request %s:%llu is more than %d "
@@ -763,7 +766,7 @@ on_ack(struct conn *c, char *args)
 		lease_add(&st, c->id, c->sock);
 		lease_write(opt->lease, &st);
 		CRASH_POINT("primary.grown");
-		wire_sendf(c->w, "INSYNC %llu %zu", epoch, commit);
+		wire_sendf(c->w, "INSYNC %llu", epoch);
 	}
 	stream_to(c);
 	advance_commit();
@@ -850,6 +853,18 @@ become_primary(void)
 static void on_line(struct wconn *, char *, size_t, void *);
 static void on_close(struct wconn *, void *);
 
+/* Wraps a connection of KIND (the pipe's has no close callback). */
+static struct conn *
+conn_new(enum kind kind, int fd, const char *peer)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	c->kind = kind;
+	c->replies_tail = &c->replies;
+	c->w = wire_new(fd, peer, on_line, kind == PIPE ? NULL : on_close, c);
+	return c;
+}
+
 static void
 send_sync(struct conn *u)
 {
@@ -887,7 +902,6 @@ try_takeover(void)
 static void
 follow(void)
 {
-	struct conn *u;
 	int fd;
 
 	lease_free(&st);
@@ -899,12 +913,8 @@ follow(void)
 		epoch = st.epoch;
 	if ((fd = sock_connect(st.primary.sock)) == -1)
 		return;
-	u = xcalloc(1, sizeof(*u));
-	u->kind = UPSTREAM;
-	u->replies_tail = &u->replies;
-	u->w = wire_new(fd, "primary", on_line, on_close, u);
-	upstream = u;
-	send_sync(u);
+	upstream = conn_new(UPSTREAM, fd, "primary");
+	send_sync(upstream);
 }
 
 static void
@@ -1016,9 +1026,9 @@ upstream_line(struct conn *u, char *line, size_t len)
 	} else if (strcmp(f[0], "COMMIT") == 0 && n == 3 && u->streaming &&
 	    parse_pos(f[2], &pos) == 0) {
 		learn_commit(pos);
-	} else if (strcmp(f[0], "INSYNC") == 0 && n == 3 && u->streaming &&
-	    parse_pos(f[2], &pos) == 0) {
-		learn_commit(pos);
+	} else if (strcmp(f[0], "INSYNC") == 0 && n == 2 && u->streaming) {
+		/* We have applied every record committed: START and COMMIT
+		 * told us so, and we apply what we have as it comes. */
 		ready();
 	} else if (strcmp(f[0], "START") == 0 && n == 5 && !u->streaming &&
 	    parse_pos(f[2], &pos) == 0 && pos == kv_count(kv) &&
@@ -1340,17 +1350,6 @@ on_close(struct wconn *w, void *arg)
 	free(c->id);
 	free(c->sock);
 	free(c);
-}
-
-static struct conn *
-conn_new(enum kind kind, int fd, const char *peer)
-{
-	struct conn *c = xcalloc(1, sizeof(*c));
-
-	c->kind = kind;
-	c->replies_tail = &c->replies;
-	c->w = wire_new(fd, peer, on_line, kind == PIPE ? NULL : on_close, c);
-	return c;
 }
 
 static void
