@@ -99,6 +99,17 @@ disconnect(void)
 	inlen = 0;
 }
 
+/* Forgets a redirect: the next request starts from -s or the lease. */
+static void
+forget_redirect(void)
+{
+	if (redirect == NULL)
+		return;
+	disconnect();
+	free(redirect);
+	redirect = NULL;
+}
+
 /* Returns the socket to talk to now, or NULL if none is known. */
 static char *
 target(void)
@@ -234,7 +245,7 @@ exchange(const char *req, enum reqkind kind, long long grace, char **reply,
 {
 	long long deadline = ev_now_ms() + retry_ms;
 	char *line, *doubt = NULL;
-	int sent = 0, status;
+	int sent = 0, redirects = 0, status;
 
 	for (;;) {
 		if (ensure_connected() == 0 && send_line(req, deadline) == 0) {
@@ -243,9 +254,11 @@ exchange(const char *req, enum reqkind kind, long long grace, char **reply,
 			if (line != NULL && strncmp(line, "REDIRECT ", 9) == 0) {
 				char *sp = strchr(line + 9, ' ');
 
+				forget_redirect();
 				disconnect();
-				free(redirect);
 				redirect = sp ? xstrdup(sp + 1) : NULL;
+				if (redirects++ > 0)
+					usleep(10000);	/* members disagree */
 				continue;
 			}
 			if (line != NULL && kind == WRITE &&
@@ -260,13 +273,13 @@ exchange(const char *req, enum reqkind kind, long long grace, char **reply,
 				;	/* a stale member: ask the lease again */
 			else if (line != NULL && strncmp(line, "RETRY", 5) != 0) {
 				free(doubt);
+				forget_redirect();
 				*reply = line;
 				return 0;
 			}
 		}
+		forget_redirect();
 		disconnect();
-		free(redirect);
-		redirect = NULL;
 		if (ev_now_ms() >= deadline)
 			break;
 		usleep(10000);

@@ -47,6 +47,10 @@ load repl-helper
 	# Waiting for a position nobody wrote times out with status 3.
 	run repl-client -s b.sock -t 0.3 -w 99 get k
 	assert_failure 3
+	# After a redirected write, the next read is the backup's again.
+	run bash -c "printf 'put k v3\nget k\n' | repl-client -s b.sock -v"
+	assert_line --index 0 --regexp "^1	[0-9]+$"
+	assert_line --index 1 --regexp "^backup	1	"
 }
 
 @test "raw appends reach the backup's applied stream on stdout" {
