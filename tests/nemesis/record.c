@@ -3,14 +3,18 @@
  * installed).  Records a history of puts and gets by concurrent clients on
  * a replicated group, for tests/lincheck/lincheck.
  *
- *	record [-c CLIENTS] [-k KEYS] [-t SECS] LEASE
+ *	record [-c CLIENTS] [-k KEYS] [-r OPS] [-t SECS] LEASE
  *
  * Starts CLIENTS (default 4) co-processes "repl-client -L LEASE -t SECS"
  * (default 2 s of retries per command) and keeps each busy, one command
  * at a time: a put of a value never written before ("pCLIENT-N") or a get,
- * on one of KEYS keys (default 5, k0 ...).  On SIGTERM or SIGINT it lets
- * the commands running finish, then reads every key once more (retrying a
- * read that gets no answer, up to 10 times), closes the clients and exits.
+ * on one of KEYS keys (default 5).  After every OPS operations (default
+ * 50000) the clients move on to KEYS new keys ("rROUND-kI"), so that a
+ * checker's work per key stays bounded however long the run: a search
+ * for a linearization grows faster than the operations of its key.  On
+ * SIGTERM or SIGINT it lets the commands running finish, then reads every
+ * key of every round once more (retrying a read that gets no answer, up to
+ * 10 times), closes the clients and exits.
  *
  * Stdout gets one line per operation, in completion order, fields
  * separated by TABs: PROCESS TYPE KEY VALUE INVOKE COMPLETE STATUS, times
@@ -49,7 +53,8 @@ struct client {
 };
 
 static struct client clients[MAX_CLIENTS];
-static int nclients = 4, nkeys = 5;
+static int nclients = 4, nkeys = 5, round_ops = 50000;
+static unsigned long started;		/* operations started */
 static volatile sig_atomic_t stopping;
 static unsigned long counts[4];		/* ok, absent, fail, unknown */
 
@@ -97,16 +102,17 @@ spawn(int i, const char *lease, const char *secs)
 	c->out = from[0];
 }
 
-/* Sends client C a command: a put of a new value, or a get. */
+/* Sends client I a command on key KEY of ROUND: a new put, or a get. */
 static void
-start(int i, const char *type, int key)
+start(int i, const char *type, unsigned long round, int key)
 {
 	struct client *c = &clients[i];
 	char line[96];
 	int n;
 
 	snprintf(c->type, sizeof(c->type), "%s", type);
-	snprintf(c->key, sizeof(c->key), "k%d", key);
+	snprintf(c->key, sizeof(c->key), "r%lu-k%d", round, key);
+	started++;
 	if (strcmp(type, "put") == 0)
 		snprintf(c->value, sizeof(c->value), "p%d-%lu", i, ++c->n);
 	else
@@ -220,32 +226,39 @@ any_busy(void)
 	return 0;
 }
 
-/* Reads every key once the faults have stopped, until a read answers. */
+/*
+ * Reads every key of rounds up to LAST once the faults have stopped, each
+ * until a read answers.
+ */
 static void
-final_reads(void)
+final_reads(unsigned long last)
 {
 	const char *done[MAX_CLIENTS];
+	unsigned long round;
 	int key, try;
 
-	for (key = 0; key < nkeys; key++) {
-		for (try = 0; try < FINAL_TRIES; try++) {
-			done[0] = NULL;
-			start(0, "get", key);
-			while (clients[0].busy)
-				collect(done);
-			if (strcmp(done[0], "unknown") != 0)
-				break;
+	for (round = 0; round <= last; round++) {
+		for (key = 0; key < nkeys; key++) {
+			for (try = 0; try < FINAL_TRIES; try++) {
+				done[0] = NULL;
+				start(0, "get", round, key);
+				while (clients[0].busy)
+					collect(done);
+				if (strcmp(done[0], "unknown") != 0)
+					break;
+			}
+			if (try == FINAL_TRIES)
+				errx(1, "%s: no final read answered",
+				    clients[0].key);
 		}
-		if (try == FINAL_TRIES)
-			errx(1, "k%d: no final read answered", key);
 	}
 }
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: record [-c CLIENTS] [-k KEYS] [-t SECS] "
-	    "LEASE\n");
+	fprintf(stderr, "usage: record [-c CLIENTS] [-k KEYS] [-r OPS] "
+	    "[-t SECS] LEASE\n");
 	exit(2);
 }
 
@@ -254,15 +267,19 @@ main(int argc, char *argv[])
 {
 	const char *secs = "2";
 	struct sigaction sa;
+	unsigned long round = 0;
 	int ch, i;
 
-	while ((ch = getopt(argc, argv, "c:k:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:k:r:t:")) != -1) {
 		switch (ch) {
 		case 'c':
 			nclients = atoi(optarg);
 			break;
 		case 'k':
 			nkeys = atoi(optarg);
+			break;
+		case 'r':
+			round_ops = atoi(optarg);
 			break;
 		case 't':
 			secs = optarg;
@@ -272,7 +289,7 @@ main(int argc, char *argv[])
 		}
 	}
 	if (argc - optind != 1 || nclients < 1 || nclients > MAX_CLIENTS ||
-	    nkeys < 1 || nkeys > 1000)
+	    nkeys < 1 || nkeys > 1000 || round_ops < 1)
 		usage();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -283,13 +300,16 @@ main(int argc, char *argv[])
 	for (i = 0; i < nclients; i++)
 		spawn(i, argv[optind], secs);
 	while (!stopping || any_busy()) {
-		for (i = 0; i < nclients && !stopping; i++)
-			if (!clients[i].busy)
-				start(i, rand() % 2 ? "put" : "get",
-				    rand() % nkeys);
+		for (i = 0; i < nclients && !stopping; i++) {
+			if (clients[i].busy)
+				continue;
+			round = started / (unsigned long)round_ops;
+			start(i, rand() % 2 ? "put" : "get", round,
+			    rand() % nkeys);
+		}
 		collect(NULL);
 	}
-	final_reads();
+	final_reads(round);
 	for (i = 0; i < nclients; i++)
 		close(clients[i].in);
 	for (i = 0; i < nclients; i++)
