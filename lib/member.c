@@ -130,10 +130,3 @@ member_note_commit(struct member *m, size_t commit, int now)
 	}
 	m->commit = commit;
 }
-
-void
-member_free(struct member *m)
-{
-	free(m->path);
-	free(m);
-}

@@ -60,6 +60,4 @@ void member_note_commit(struct member *, size_t commit, int now);
 /* Returns whether ID is a well-formed member id. */
 int member_id_ok(const char *id);
 
-void member_free(struct member *);
-
 #endif

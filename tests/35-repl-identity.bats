@@ -47,6 +47,21 @@ log_has() {
 	[ "$(role b1)" = backup ]
 }
 
+@test "a copy of a member's directory is a new member, which must catch up" {
+	start_primary p
+	start_backup b
+	rc put k v >/dev/null
+	kill_daemon b TERM
+	cp -r b.d c.d
+	start_backup c
+	grep -q "c.d: its log is not the file its id was made for: this is a new copy of the data" c.err
+	[ "$(member_id c)" != "$(member_id b)" ]
+	in_sync c
+	! in_sync b
+	start_backup b
+	converge p b c
+}
+
 @test "a read through the lease is answered only by the primary of the current epoch" {
 	start_primary p
 	rc put k1 v1 >/dev/null
