@@ -777,14 +777,16 @@ static void
 primary_before_sleep(void)
 {
 	size_t before = kv_durable(kv), pos;
-	struct conn *m;
+	struct conn *m, *next;
 	int sent = 0;
 
 	kv_flush(kv);
 	if (kv_durable(kv) > before) {
 		for (pos = before + 1; pos <= kv_durable(kv); pos++)
 			CRASH_POINT("primary.appended");
-		for (m = members; m != NULL; m = m->next) {
+		/* A failed flush closes M, and on_close frees it. */
+		for (m = members; m != NULL; m = next) {
+			next = m->next;
 			if (m->streaming && stream_to(m)) {
 				wire_flush(m->w);
 				sent = 1;

@@ -15,7 +15,7 @@ load helper
 	echo "$output" | sed 's/^/# /' >&3
 	assert_success
 	assert_line --regexp "^lincheck: [0-9]+ operations .* on [0-9]+ keys: linearizable$"
-	assert_line "nemesis: logs identical: yes"
+	assert_line "nemesis: logs identical: yes; unexpected exits: 0"
 	# Faults were injected and writes acknowledged through them.
 	assert_line --regexp "^nemesis: ${secs}s, [1-9][0-9]* faults "
 	assert_line --regexp "^record: [0-9]+ operations \([1-9][0-9]* ok"
