@@ -90,6 +90,31 @@ log_has() {
 	assert_output "VALUE primary 2 3 v1"
 }
 
+@test "repl-client takes a read through the lease only from the primary of the lease's epoch" {
+	# A member, played by socat, answers whatever the file "reply" says.
+	: >lease
+	printf 'hakit-lease 2\nepoch 2\nprimary %s %s/fake.sock\n' \
+	    0123456789abcdef0123456789abcdef "$PWD" >lease.state
+	start_process fake socat UNIX-LISTEN:fake.sock,fork \
+	    SYSTEM:'read -r request; cat reply'
+	eventually test -S fake.sock
+	echo "VALUE backup 2 5 stale" >reply
+	run repl-client -L lease -t 0.3 get k
+	assert_failure 3
+	assert_output "repl-client: no primary answered within 300 ms"
+	echo "VALUE primary 1 5 old" >reply
+	run repl-client -L lease -t 0.3 get k
+	assert_failure 3
+	echo "VALUE primary 2 5 current" >reply
+	run repl-client -L lease -t 0.3 get k
+	assert_success
+	assert_output current
+	# With -s, a backup's own copy is what was asked for.
+	echo "VALUE backup 2 5 stale" >reply
+	run repl-client -s fake.sock -v get k
+	assert_output "$(printf 'backup\t2\t5\tstale')"
+}
+
 @test "requests on one connection are answered in order" {
 	start_primary p
 	start_backup b
