@@ -659,7 +659,7 @@ do_request(struct conn *c, struct reply *r, const char *op,
 			wait_commit(c, r, pos);
 		break;
 	case REQID_FORGOTTEN:
-		reply_fmt(c, r, "UNKNOWN request %s:%llu is more than %d "
+		reply_fmt(c, r, "UNKNOWN request %s:%llu is %d or more "
 		    "writes behind its client's last: its outcome is not "
 		    "known", id->client, id->seq, REQID_WINDOW);
 		break;

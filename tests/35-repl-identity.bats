@@ -188,6 +188,28 @@ log_has() {
 	[ "$(log_has b "put	k	v")" -eq 1 ]
 }
 
+@test "request ids: a retry is answered with the first outcome; one too old is unknown, never applied again" {
+	start_primary p
+	run sock_say p.sock "$(printf 'PUT k\tv20\tA:20')"
+	assert_output "OK 1 2"
+	run sock_say p.sock "$(printf 'PUT k\tv20\tA:20')"
+	assert_output "OK 1 2"
+	# A:5 was never written and is within 16 of A:20: it is new.
+	run sock_say p.sock "$(printf 'PUT k\tv5\tA:5')"
+	assert_output "OK 1 3"
+	# A:4 is 16 behind: the primary cannot tell, so it says so.
+	run sock_say p.sock "$(printf 'PUT k\tv4\tA:4')"
+	assert_output "UNKNOWN request A:4 is 16 or more writes behind its client's last: its outcome is not known"
+	# Another client's ids are its own; a malformed id is refused.
+	run sock_say p.sock "$(printf 'DEL k\tB:20')"
+	assert_output "OK 1 4"
+	run sock_say p.sock "$(printf 'DEL k\tB:x')"
+	assert_output "ERR bad arguments"
+	run rc get k
+	assert_failure 1
+	[ "$(log_has p "A:20")" -eq 1 ]
+}
+
 @test "a backup restarted behind the primary applies what it catches up on at once" {
 	start_primary p
 	start_backup b
