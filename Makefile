@@ -44,7 +44,9 @@ asan:
 # tests/fuzz/; tests/faults/faultfs.so makes write, fsync, fdatasync or
 # rename fail on demand (see tests/faults/faultfs.c); tests/abuse/holdconns
 # holds many connections open; tests/lincheck/lincheck checks that a
-# recorded history is linearizable.
+# recorded history is linearizable; tests/nemesis/record records the
+# histories of the replication nemesis (`make nemesis` runs it for
+# NEMESIS_SECS seconds).
 FUZZ_CC = clang
 FUZZ_SECS = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -84,7 +86,15 @@ tests/abuse/holdconns: tests/abuse/holdconns.c
 tests/lincheck/lincheck: tests/lincheck/lincheck.c
 	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -o $@ $<
 
-faults: tests/faults/faultfs.so tests/abuse/holdconns tests/lincheck/lincheck
+tests/nemesis/record: tests/nemesis/record.c
+	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -o $@ $<
+
+faults: tests/faults/faultfs.so tests/abuse/holdconns tests/lincheck/lincheck \
+    tests/nemesis/record
+
+NEMESIS_SECS = 300
+nemesis: all faults
+	tests/nemesis/run $(NEMESIS_SECS) "$$(mktemp -d)"
 
 valgrind: all faults
 	tests/valgrind/run $(VALGRIND_TESTS)
@@ -116,8 +126,9 @@ uninstall:
 
 clean:
 	rm -f $(LIBOBJ) $(LIB) $(TOOLS) .buildflags $(FUZZ_BIN) \
-	    tests/faults/faultfs.so tests/abuse/holdconns tests/lincheck/lincheck
+	    tests/faults/faultfs.so tests/abuse/holdconns tests/lincheck/lincheck \
+	    tests/nemesis/record
 
 FORCE:
-.PHONY: all check asan fuzz faults valgrind demo pictures install uninstall clean FORCE
+.PHONY: all check asan fuzz faults nemesis valgrind demo pictures install uninstall clean FORCE
 .PRECIOUS: $(LIBOBJ)

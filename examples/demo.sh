@@ -137,15 +137,15 @@ echo "$(date +%s%3N) $victim/p.sock ! crash kill -9" >>trace.log
 kill -9 "$victim_pid"; wait "$victim_pid" 2>/dev/null || true
 transfer bob grace 40
 set -- $(repl-client -s "$victim/b.sock" status)
-[ "$1" = primary ] || fail "the backup of $victim did not take over"
-echo "   the client retried; $victim's backup took over: now $1 in epoch $2"
+[ "$1" = role=primary ] || fail "the backup of $victim did not take over"
+echo "   the client retried; $victim's backup took over: now ${1#role=} in epoch ${2#epoch=}"
 
 say "The old primary comes back as a backup, fenced by the new epoch"
 daemon "${victim}_p2" repl-backup -d "$victim/p" -s "$victim/p.sock" \
     -L "$victim/lease" -r 3
 set -- $(repl-client -s "$victim/p.sock" status)
-[ "$1" = backup ] || fail "the old primary of $victim is not a backup"
-echo "   $victim/p.sock is now a $1 in epoch $2: the lease fences its old epoch"
+[ "$1" = role=backup ] || fail "the old primary of $victim is not a backup"
+echo "   $victim/p.sock is now a ${1#role=} in epoch ${2#epoch=}: the lease fences its old epoch"
 
 say "Crash: the coordinator dies once 'commit' is logged (coord.decided)"
 since=$(date +%s%3N)

@@ -26,7 +26,7 @@ for i in 1 2 3 4 5; do echo "   put k$i: $(repl-client -L lease put "k$i" "v$i")
 
 say "The sixth write: the primary dies mid-way; the client retries"
 echo "   put k6: $(repl-client -L lease put k6 v6) -- acknowledged by the new primary"
-echo "   the backup took over: $(repl-client -s b.sock status | cut -f1,2 | tr '\t' ' ')"
+echo "   the backup took over: $(repl-client -s b.sock status | cut -d' ' -f1,2)"
 grep -q '^epoch 2$' lease.state
 
 say "The old primary's log has k6 in epoch 1, never acknowledged there"

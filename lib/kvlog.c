@@ -7,6 +7,7 @@
 #include "evloop.h"
 #include "kvlog.h"
 #include "log.h"
+#include "reqid.h"
 #include "strmap.h"
 #include "util.h"
 #include "wire.h"
@@ -29,11 +30,11 @@ struct kvlog {
 	size_t n, cap;
 	size_t durable, applied;
 	struct strmap *map;
+	struct reqid_table *reqs;
 };
 
-/* Parses the epoch at the start of a record; returns -1 if malformed. */
-static int
-parse_epoch(const char *rec, size_t len, unsigned long long *epoch)
+int
+kv_record_epoch(const char *rec, size_t len, unsigned long long *epoch)
 {
 	unsigned long long e = 0;
 	size_t i;
@@ -47,6 +48,38 @@ parse_epoch(const char *rec, size_t len, unsigned long long *epoch)
 		return -1;
 	*epoch = e;
 	return 0;
+}
+
+/*
+ * Notes the request id of the client write at POS, if it has one: a field
+ * after the arguments its operation takes (put KEY VALUE, del KEY,
+ * append PAYLOAD).
+ */
+static void
+note_request(struct kvlog *kv, size_t pos)
+{
+	const struct krec *r = &kv->rec[pos - 1];
+	const char *p = memchr(r->data, '\t', r->len), *end = r->data + r->len;
+	const char *field[5];
+	struct reqid id;
+	int n = 0, arity;
+
+	while (p != NULL && n < 5) {
+		field[n++] = ++p;
+		p = memchr(p, '\t', (size_t)(end - p));
+	}
+	if (n < 2 || n == 5)
+		return;
+	if (strncmp(field[0], "put\t", 4) == 0)
+		arity = 2;
+	else if (strncmp(field[0], "del\t", 4) == 0 ||
+	    strncmp(field[0], "append\t", 7) == 0)
+		arity = 1;
+	else
+		return;
+	if (n == arity + 2 &&
+	    reqid_parse(field[n - 1], (size_t)(end - field[n - 1]), &id) == 0)
+		reqid_note(kv->reqs, &id, pos);
 }
 
 static void
@@ -66,6 +99,7 @@ push(struct kvlog *kv, const char *rec, size_t len, unsigned long long epoch)
 	    LOG_HDR_LEN + (long long)len;
 	r->durable_at = 0;
 	kv->n++;
+	note_request(kv, kv->n);
 }
 
 static void
@@ -74,7 +108,7 @@ on_replay(void *arg, const char *rec, size_t len)
 	struct kvlog *kv = arg;
 	unsigned long long epoch;
 
-	if (parse_epoch(rec, len, &epoch) == -1 ||
+	if (kv_record_epoch(rec, len, &epoch) == -1 ||
 	    (kv->n > 0 && epoch < kv->rec[kv->n - 1].epoch))
 		errx(EXIT_USAGE, "%s: bad record at position %zu", kv->path,
 		    kv->n + 1);
@@ -90,6 +124,7 @@ kv_open(const char *dir, int nosync)
 	kv->path = xmalloc(n);
 	snprintf(kv->path, n, "%s/log", dir);
 	kv->map = strmap_new();
+	kv->reqs = reqid_new();
 	kv->log = log_open(kv->path, on_replay, kv);
 	log_set_nosync(kv->log, nosync);
 	kv->durable = kv->n;
@@ -109,7 +144,7 @@ kv_append(struct kvlog *kv, const char *rec, size_t len)
 {
 	unsigned long long epoch;
 
-	if (parse_epoch(rec, len, &epoch) == -1)
+	if (kv_record_epoch(rec, len, &epoch) == -1)
 		errx(EXIT_FAIL, "%s: refusing a malformed record", kv->path);
 	push(kv, rec, len, epoch);
 	log_append(kv->log, rec, len, on_durable, kv);
@@ -190,6 +225,7 @@ kv_close(struct kvlog *kv)
 	free(kv->rec);
 	strmap_each(kv->map, free_val, NULL);
 	strmap_free(kv->map);
+	reqid_free(kv->reqs);
 	free(kv->path);
 	free(kv);
 }
@@ -201,19 +237,17 @@ kv_truncate(struct kvlog *kv, size_t pos)
 
 	if (pos >= kv->n)
 		return;
+	if (pos < kv->applied)
+		errx(EXIT_FAIL, "%s: refusing to cut applied records", kv->path);
 	log_truncate(kv->log, pos ? kv->rec[pos - 1].end : LOG_MAGIC_LEN);
 	for (i = pos; i < kv->n; i++)
 		free(kv->rec[i].data);
 	kv->n = pos;
 	if (kv->durable > pos)
 		kv->durable = pos;
-	if (kv->applied > pos) {
-		strmap_each(kv->map, free_val, NULL);
-		strmap_free(kv->map);
-		kv->map = strmap_new();
-		kv->applied = 0;
-		kv_apply(kv, pos, NULL, NULL);
-	}
+	reqid_clear(kv->reqs);
+	for (i = 1; i <= pos; i++)
+		note_request(kv, i);
 }
 
 /* Splits the record's arguments (after EPOCH and OP) in place. */
@@ -281,6 +315,12 @@ kv_apply(struct kvlog *kv, size_t pos, kv_apply_fn *fn, void *arg)
 		if (fn != NULL)
 			fn(arg, kv->applied, r->data, r->len);
 	}
+}
+
+enum reqid_state
+kv_request(const struct kvlog *kv, const struct reqid *id, size_t *pos)
+{
+	return reqid_find(kv->reqs, id, pos);
 }
 
 const struct kvval *

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "durable.h"
+#include "keyfile.h"
 #include "lease.h"
+#include "member.h"
 #include "util.h"
 
 static const char *ack_names[] = { "none", "recv", "fsync" };
@@ -70,64 +72,79 @@ lease_ack_parse(const char *s)
 	return -1;
 }
 
+/*
+ * Splits "ID SOCK" at its space, returning SOCK, or NULL if ID is not a
+ * member id or SOCK not an absolute path.
+ */
+static char *
+member_split(char *val)
+{
+	char *sp = strchr(val, ' ');
+
+	if (sp == NULL || sp[1] != '/')
+		return NULL;
+	*sp = '\0';
+	return member_id_ok(val) ? sp + 1 : NULL;
+}
+
+/* The lease state being read from PATH. */
+struct reading {
+	struct lease_state *st;
+	const char *path;
+};
+
+/* One line of the lease state (keyfile_fn). */
+static int
+state_line(void *arg, size_t lineno, const char *key, char *val)
+{
+	struct lease_state *st = ((struct reading *)arg)->st;
+	const char *path = ((struct reading *)arg)->path;
+	unsigned long v;
+	char *sock;
+
+	if (lineno == 1) {
+		if (strcmp(key, "hakit-lease") == 0 && strcmp(val, "1") == 0)
+			errx(EXIT_USAGE, "%s: lease state of an older hakit "
+			    "(version 1, members without ids): start the "
+			    "group on a new lease", path);
+		return strcmp(key, "hakit-lease") == 0 &&
+		    strcmp(val, "2") == 0 ? 0 : -1;
+	}
+	if (strcmp(key, "epoch") == 0)
+		return sscanf(val, "%llu", &st->epoch) == 1 ? 0 : -1;
+	if (strcmp(key, "primary") == 0 || strcmp(key, "insync") == 0) {
+		if ((sock = member_split(val)) == NULL)
+			return -1;
+		if (key[0] == 'p')
+			lease_set_primary(st, val, sock);
+		else
+			lease_add(st, val, sock);
+		return 0;
+	}
+	if (strcmp(key, "ack") == 0)
+		return (st->ack = lease_ack_parse(val)) == -1 ? -1 : 0;
+	if (strcmp(key, "min-insync") == 0)
+		return parse_ulong(val, 0, 1000, &st->k);
+	if (strcmp(key, "lag") == 0 && parse_ulong(val, 1, 86400000, &v) == 0) {
+		st->lag_ms = v;
+		return 0;
+	}
+	return -1;
+}
+
 int
 lease_read(const char *path, struct lease_state *st)
 {
-	char *sp = state_path(path, ".state"), *line = NULL, *val;
-	size_t cap = 0, lineno = 0;
-	ssize_t n;
-	unsigned long v;
-	FILE *fp;
+	char *sp = state_path(path, ".state");
+	struct reading r = { st, sp };
+	int rc;
 
 	memset(st, 0, sizeof(*st));
 	st->ack = ACK_FSYNC;
 	st->lag_ms = 1000;
-	if ((fp = fopen(sp, "r")) == NULL) {
-		if (errno != ENOENT)
-			err(EXIT_FAIL, "%s", sp);
-		free(sp);
-		return -1;
-	}
-	while ((n = getline(&line, &cap, fp)) != -1) {
-		lineno++;
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		if ((val = strchr(line, ' ')) == NULL)
-			goto bad;
-		*val++ = '\0';
-		if (lineno == 1) {
-			if (strcmp(line, "hakit-lease") != 0 ||
-			    strcmp(val, "1") != 0)
-				goto bad;
-		} else if (strcmp(line, "epoch") == 0) {
-			if (sscanf(val, "%llu", &st->epoch) != 1)
-				goto bad;
-		} else if (strcmp(line, "primary") == 0) {
-			free(st->primary);
-			st->primary = xstrdup(val);
-		} else if (strcmp(line, "ack") == 0) {
-			if ((st->ack = lease_ack_parse(val)) == -1)
-				goto bad;
-		} else if (strcmp(line, "min-insync") == 0) {
-			if (parse_ulong(val, 0, 1000, &st->k) == -1)
-				goto bad;
-		} else if (strcmp(line, "lag") == 0) {
-			if (parse_ulong(val, 1, 86400000, &v) == -1)
-				goto bad;
-			st->lag_ms = v;
-		} else if (strcmp(line, "insync") == 0)
-			lease_add(st, val);
-		else
-			goto bad;
-	}
-	if (ferror(fp))
-		err(EXIT_FAIL, "%s", sp);
-	fclose(fp);
-	free(line);
+	rc = keyfile_read(sp, "lease state", state_line, &r);
 	free(sp);
-	return 0;
-bad:
-	errx(EXIT_USAGE, "%s: malformed lease state at line %zu", sp, lineno);
+	return rc;
 }
 
 void
@@ -140,13 +157,15 @@ lease_write(const char *path, const struct lease_state *st)
 
 	if ((fp = open_memstream(&text, &len)) == NULL)
 		err(EXIT_FAIL, "open_memstream");
-	fprintf(fp, "hakit-lease 1\nepoch %llu\n", st->epoch);
-	if (st->primary != NULL)
-		fprintf(fp, "primary %s\n", st->primary);
+	fprintf(fp, "hakit-lease 2\nepoch %llu\n", st->epoch);
+	if (st->primary.sock != NULL)
+		fprintf(fp, "primary %s %s\n", st->primary.id,
+		    st->primary.sock);
 	fprintf(fp, "ack %s\nmin-insync %lu\nlag %lu\n",
 	    lease_ack_name(st->ack), st->k, st->lag_ms);
 	for (i = 0; i < st->ninsync; i++)
-		fprintf(fp, "insync %s\n", st->insync[i]);
+		fprintf(fp, "insync %s %s\n", st->insync[i].id,
+		    st->insync[i].sock);
 	if (fclose(fp) == EOF)
 		err(EXIT_FAIL, "%s", sp);
 	if (durable_replace(sp, text, len, &what) == -1)
@@ -155,49 +174,73 @@ lease_write(const char *path, const struct lease_state *st)
 	free(sp);
 }
 
+static void
+member_clear(struct lease_member *m)
+{
+	free(m->id);
+	free(m->sock);
+	m->id = m->sock = NULL;
+}
+
 void
 lease_free(struct lease_state *st)
 {
 	size_t i;
 
 	for (i = 0; i < st->ninsync; i++)
-		free(st->insync[i]);
+		member_clear(&st->insync[i]);
 	free(st->insync);
-	free(st->primary);
+	member_clear(&st->primary);
 	memset(st, 0, sizeof(*st));
 }
 
 int
-lease_insync(const struct lease_state *st, const char *member)
+lease_insync(const struct lease_state *st, const char *id, const char *sock)
 {
 	size_t i;
 
 	for (i = 0; i < st->ninsync; i++)
-		if (strcmp(st->insync[i], member) == 0)
+		if (strcmp(st->insync[i].id, id) == 0 &&
+		    strcmp(st->insync[i].sock, sock) == 0)
 			return 1;
 	return 0;
 }
 
 void
-lease_add(struct lease_state *st, const char *member)
+lease_add(struct lease_state *st, const char *id, const char *sock)
 {
-	if (lease_insync(st, member))
+	struct lease_member *m;
+
+	if (lease_insync(st, id, sock))
 		return;
 	st->insync = xrealloc(st->insync,
 	    (st->ninsync + 1) * sizeof(*st->insync));
-	st->insync[st->ninsync++] = xstrdup(member);
+	m = &st->insync[st->ninsync++];
+	m->id = xstrdup(id);
+	m->sock = xstrdup(sock);
 }
 
 void
-lease_remove(struct lease_state *st, const char *member)
+lease_remove(struct lease_state *st, const char *id, const char *sock)
 {
 	size_t i;
 
 	for (i = 0; i < st->ninsync; i++) {
-		if (strcmp(st->insync[i], member) == 0) {
-			free(st->insync[i]);
+		if (strcmp(st->insync[i].id, id) == 0 &&
+		    strcmp(st->insync[i].sock, sock) == 0) {
+			member_clear(&st->insync[i]);
 			st->insync[i] = st->insync[--st->ninsync];
 			return;
 		}
 	}
+}
+
+void
+lease_set_primary(struct lease_state *st, const char *id, const char *sock)
+{
+	char *nid = xstrdup(id), *nsock = xstrdup(sock);
+
+	member_clear(&st->primary);
+	st->primary.id = nid;
+	st->primary.sock = nsock;
 }

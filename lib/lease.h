@@ -9,16 +9,19 @@
  * with durable_replace() (a temporary file, synced, renamed over
  * LEASE.state, then the directory synced).  Its lines:
  *
- *	hakit-lease 1
+ *	hakit-lease 2
  *	epoch N
- *	primary SOCK
+ *	primary ID SOCK
  *	ack none|recv|fsync
  *	min-insync K
  *	lag MS
- *	insync SOCK		(one line per member of the in-sync set)
+ *	insync ID SOCK		(one line per member of the in-sync set)
  *
- * Members are named by the absolute path of their socket.  The primary is
- * in its own in-sync set.
+ * A member is named by the id of its copy of the data (member.h) and the
+ * absolute path of its socket, and is in the in-sync set only as both: a
+ * member whose directory was emptied or replaced has a new id, and is not.
+ * The primary is in its own in-sync set.  A version 1 file (members named
+ * by socket alone) is refused.
  *
  * Promise: lease_write() returns only once the new state is durable, and a
  * reader sees either the old or the new state, never a mix.
@@ -30,13 +33,19 @@
 
 enum { ACK_NONE, ACK_RECV, ACK_FSYNC };
 
+/* A member: the id of its copy of the data and its socket. */
+struct lease_member {
+	char *id;
+	char *sock;
+};
+
 struct lease_state {
 	unsigned long long epoch;	/* 0: no primary ever served */
-	char *primary;			/* NULL if none */
+	struct lease_member primary;	/* both NULL if none */
 	int ack;
 	unsigned long k;		/* in-sync backups needed to write */
 	unsigned long lag_ms;		/* how long a backup may lag */
-	char **insync;
+	struct lease_member *insync;
 	size_t ninsync;
 };
 
@@ -60,12 +69,17 @@ void lease_write(const char *path, const struct lease_state *st);
 
 void lease_free(struct lease_state *st);
 
-/* Returns whether MEMBER is in the in-sync set. */
-int lease_insync(const struct lease_state *st, const char *member);
+/* Returns whether the member ID on SOCK is in the in-sync set. */
+int lease_insync(const struct lease_state *st, const char *id,
+    const char *sock);
 
-/* Adds or removes MEMBER (in memory only; write it with lease_write). */
-void lease_add(struct lease_state *st, const char *member);
-void lease_remove(struct lease_state *st, const char *member);
+/* Adds or removes a member (in memory only; write it with lease_write). */
+void lease_add(struct lease_state *st, const char *id, const char *sock);
+void lease_remove(struct lease_state *st, const char *id, const char *sock);
+
+/* Makes the member ID on SOCK the primary (in memory only). */
+void lease_set_primary(struct lease_state *st, const char *id,
+    const char *sock);
 
 /* Returns "none", "recv" or "fsync"; parses one, returning -1 if bad. */
 const char *lease_ack_name(int ack);

@@ -13,7 +13,9 @@
 #include "evloop.h"
 #include "kvlog.h"
 #include "lease.h"
+#include "member.h"
 #include "repl.h"
+#include "reqid.h"
 #include "sock.h"
 #include "trace.h"
 #include "util.h"
@@ -23,33 +25,44 @@
 #define WINDOW		4096	/* records in flight to one backup */
 #define WAIT_MS		10000	/* default WAIT timeout */
 #define READY_MS	10000	/* a backup is ready by then at the latest */
+#define REFUSED_MS	1000	/* after refusing a primary, wait this long */
 
 enum role { BACKUP, PRIMARY };
 enum kind { CLIENT, MEMBER, UPSTREAM, PIPE };
+
+/*
+ * A reply owed to a client or to the pipe, in request order: LINE is NULL
+ * until the request is answered, and replies leave only from the head of
+ * the queue, so requests on one connection are answered in order.  FAIL
+ * marks an ERR reply: the connection is closed once it is sent.
+ */
+struct reply {
+	char *line;
+	size_t len;
+	int fail;
+	struct reply *next;
+};
 
 /* What we know of a connection (the wconn's argument). */
 struct conn {
 	struct wconn *w;
 	enum kind kind;
-	char *id;		/* MEMBER: the backup's socket path */
+	char *id, *sock;	/* MEMBER: the backup's member id and socket */
 	int streaming;		/* MEMBER/UPSTREAM: past SYNC */
 	size_t sent;		/* MEMBER: records sent */
 	size_t recv, synced;	/* MEMBER: acknowledged; UPSTREAM: acks sent */
+	struct reply *replies, **replies_tail;	/* CLIENT/PIPE */
+	size_t last_write;	/* CLIENT: position of its latest write */
+	int failed;		/* CLIENT: sent a bad request; ignored now */
 	struct conn *next;	/* MEMBER: list of backups */
-};
-
-/* A line of pipe-mode output, printed in input order once done. */
-struct pipeout {
-	char *text;
-	struct pipeout *next;
 };
 
 /* A request waiting for a commit: a write, a read or a WAIT. */
 enum wtype { W_WRITE, W_READ, W_WAIT };
 struct waiter {
 	enum wtype type;
-	struct wconn *w;	/* held; NULL for pipe mode */
-	struct pipeout *po;
+	struct conn *c;		/* NULL once its connection closed */
+	struct reply *r;
 	size_t pos;
 	char *key;
 	long long deadline;
@@ -59,24 +72,23 @@ struct waiter {
 static const struct repl_opts *opt;
 static struct evloop *ev;
 static struct kvlog *kv;
+static struct member *mem;		/* our copy of the data */
 static enum role role;
-static char *self;			/* our socket, absolute: our name */
+static char *self;			/* our socket, absolute */
 static int lockfd, listenfd = -1, readyfd = -1;
 static struct lease_state st;		/* primary: ours; backup: last read */
 static unsigned long long epoch;	/* the newest epoch we know */
-static size_t commit;			/* committed (and applied) records */
+static size_t commit;			/* the commit point we know */
 static size_t epoch_pos;		/* primary: our epoch record */
 static long long primary_since;
 static long long started;
+static long long follow_after;		/* backup: no primary before then */
 static struct conn *members;		/* primary: connected backups */
 static struct conn *upstream;		/* backup: link to the primary */
-static long long tick_timer;
-static struct waiter *writes, **writes_tail = &writes;
+static struct waiter *writes, *writes_last;	/* by position */
 static struct waiter *waits;
-static struct pipeout *pipe_head, **pipe_tail = &pipe_head;
 
 static void advance_commit(void);
-static void become_primary(void);
 
 /* Signals readiness once. */
 static void
@@ -106,21 +118,6 @@ parse_num(const char *s, unsigned long long *v)
 	return *end != '\0' || errno != 0 ? -1 : 0;
 }
 
-/* Parses the epoch a record starts with; returns -1 if it has none. */
-static int
-record_epoch(const char *rec, size_t len, unsigned long long *epoch)
-{
-	size_t i;
-
-	*epoch = 0;
-	for (i = 0; i < len && rec[i] >= '0' && rec[i] <= '9'; i++) {
-		if (*epoch > (~0ULL - 9) / 10)
-			return -1;
-		*epoch = *epoch * 10 + (unsigned long long)(rec[i] - '0');
-	}
-	return i == 0 || i == len || rec[i] != '\t' ? -1 : 0;
-}
-
 static int
 parse_pos(const char *s, size_t *pos)
 {
@@ -132,63 +129,145 @@ parse_pos(const char *s, size_t *pos)
 	return 0;
 }
 
-/* Sends LEN bytes of S escaped, after PREFIX, as one line. */
-static void
-send_escaped(struct wconn *w, const char *prefix, const char *s, size_t len)
+/* Returns "PREFIX" followed by LEN bytes of S escaped, and its length. */
+static char *
+escaped_line(const char *prefix, const char *s, size_t len, size_t *n)
 {
 	size_t plen = strlen(prefix);
 	char *buf = xmalloc(plen + 2 * len + 1);
-	size_t n;
 
 	memcpy(buf, prefix, plen);
-	n = plen + wire_escape(s, len, buf + plen);
-	wire_send(w, buf, n);
-	free(buf);
+	*n = plen + wire_escape(s, len, buf + plen);
+	buf[*n] = '\0';
+	return buf;
 }
 
-/* --- output: pipe-mode acks and the applied stream --- */
+/* --- replies, in request order --- */
+
+/* Owes C a reply; the connection stays open until it is sent. */
+static struct reply *
+reply_expect(struct conn *c)
+{
+	struct reply *r = xcalloc(1, sizeof(*r));
+
+	*c->replies_tail = r;
+	c->replies_tail = &r->next;
+	if (c->kind != PIPE)
+		wire_hold(c->w);
+	return r;
+}
+
+/*
+ * Sends every reply at the head of C's queue that is answered.  Sending an
+ * ERR closes the connection, which frees C; the replies sent still hold
+ * the wconn until they are released, last of all.
+ */
+static void
+reply_flush(struct conn *c)
+{
+	struct wconn *w = c->w;
+	struct reply *r;
+	int sent = 0, closed = 0;
+
+	while (!closed && (r = c->replies) != NULL && r->line != NULL) {
+		c->replies = r->next;
+		if (c->replies == NULL)
+			c->replies_tail = &c->replies;
+		if (c->kind == PIPE) {
+			fwrite(r->line, 1, r->len, stdout);
+			putchar('\n');
+		} else {
+			if (r->fail) {
+				wire_fail(w, r->line);
+				closed = 1;
+			} else
+				wire_send(w, r->line, r->len);
+			sent++;
+		}
+		free(r->line);
+		free(r);
+	}
+	while (sent-- > 0)
+		wire_release(w);
+}
+
+/* Answers R with LINE (taken over), of LEN bytes. */
+static void
+reply_set(struct conn *c, struct reply *r, char *line, size_t len)
+{
+	r->line = line;
+	r->len = len;
+	reply_flush(c);
+}
+
+static void
+reply_fmt(struct conn *c, struct reply *r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+reply_fmt(struct conn *c, struct reply *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	line = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(line, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	reply_set(c, r, line, (size_t)n);
+}
+
+/*
+ * Answers a bad request with "ERR REASON" once the replies owed before it
+ * are sent, then closes the connection; what follows it is ignored.
+ */
+static void
+reply_fail(struct conn *c, const char *reason)
+{
+	struct reply *r = reply_expect(c);
+
+	c->failed = 1;
+	r->fail = 1;
+	reply_set(c, r, xstrdup(reason), strlen(reason));
+}
+
+/* Refuses a bad message: in request order from a client, else at once. */
+static void
+refuse(struct conn *c, const char *reason)
+{
+	if (c->kind == CLIENT)
+		reply_fail(c, reason);
+	else
+		wire_fail(c->w, reason);
+}
+
+/* Frees the replies still owed on a closed connection. */
+static void
+replies_drop(struct conn *c)
+{
+	struct reply *r;
+
+	while ((r = c->replies) != NULL) {
+		c->replies = r->next;
+		if (c->kind != PIPE)
+			wire_release(c->w);
+		free(r->line);
+		free(r);
+	}
+	c->replies_tail = &c->replies;
+}
+
+/* --- the applied stream --- */
 
 static void
 out_flush(void)
 {
-	struct pipeout *po;
-
-	while ((po = pipe_head) != NULL && po->text != NULL) {
-		fputs(po->text, stdout);
-		pipe_head = po->next;
-		if (pipe_head == NULL)
-			pipe_tail = &pipe_head;
-		free(po->text);
-		free(po);
-	}
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(EXIT_FAIL, "stdout");
-}
-
-static struct pipeout *
-pipe_add(void)
-{
-	struct pipeout *po = xcalloc(1, sizeof(*po));
-
-	*pipe_tail = po;
-	pipe_tail = &po->next;
-	return po;
-}
-
-static void
-pipe_done(struct pipeout *po, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-pipe_done(struct pipeout *po, const char *fmt, ...)
-{
-	va_list ap;
-	char buf[512];
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	po->text = xstrdup(buf);
 }
 
 static void
@@ -198,27 +277,36 @@ print_applied(void *arg, size_t pos, const char *rec, size_t len)
 	printf("%zu\t%.*s\n", pos, (int)len, rec);
 }
 
+/* Applies what we hold of the records up to the commit point. */
 static void
-apply(size_t pos)
+apply(void)
 {
-	kv_apply(kv, pos, opt->print ? print_applied : NULL, NULL);
+	kv_apply(kv, min(commit, kv_count(kv)),
+	    opt->print ? print_applied : NULL, NULL);
 }
 
 /* --- the lease --- */
 
+static int
+is_self(const char *id, const char *sock)
+{
+	return strcmp(id, mem->id) == 0 && strcmp(sock, self) == 0;
+}
+
 static size_t
 insync_backups(void)
 {
-	return st.ninsync - (lease_insync(&st, self) ? 1 : 0);
+	return st.ninsync - (lease_insync(&st, mem->id, self) ? 1 : 0);
 }
 
 static struct conn *
-find_member(const char *id)
+find_member(const char *id, const char *sock)
 {
 	struct conn *c;
 
 	for (c = members; c != NULL; c = c->next)
-		if (c->streaming && strcmp(c->id, id) == 0)
+		if (c->streaming && strcmp(c->id, id) == 0 &&
+		    strcmp(c->sock, sock) == 0)
 			return c;
 	return NULL;
 }
@@ -232,60 +320,100 @@ acked(const struct conn *c)
 	return c->synced;
 }
 
-/* Removes ID from the in-sync set, durably, before any ack without it. */
+/* Removes a member from the in-sync set, durably, before any ack without it. */
 static void
-shrink(const char *id, const char *why)
+shrink(const char *id, const char *sock, const char *why)
 {
-	warnx("removing %s from the in-sync set: %s", id, why);
+	warnx("removing %s (member %.8s) from the in-sync set: %s", sock, id,
+	    why);
 	CRASH_POINT("primary.shrink");
-	lease_remove(&st, id);
+	lease_remove(&st, id, sock);
 	lease_write(opt->lease, &st);
 	CRASH_POINT("primary.shrunk");
+}
+
+/* Tells a client where the primary is, if we know. */
+static void
+redirect(struct conn *c, struct reply *r)
+{
+	if (st.primary.sock != NULL && strcmp(st.primary.sock, self) != 0)
+		reply_fmt(c, r, "REDIRECT %llu %s", st.epoch, st.primary.sock);
+	else
+		reply_fmt(c, r, "RETRY no primary known");
 }
 
 /* --- waiters --- */
 
 static struct waiter *
-waiter_new(enum wtype type, struct wconn *w, struct pipeout *po)
+waiter_new(enum wtype type, struct conn *c)
 {
 	struct waiter *wt = xcalloc(1, sizeof(*wt));
 
 	wt->type = type;
-	wt->w = w;
-	wt->po = po;
-	if (w != NULL)
-		wire_hold(w);
+	wt->c = c;
+	wt->r = reply_expect(c);
 	return wt;
 }
 
+/* Forgets the connection C in every waiter: it closed. */
 static void
-waiter_free(struct waiter *wt)
+waiters_forget(struct conn *c)
 {
-	if (wt->w != NULL)
-		wire_release(wt->w);
-	free(wt->key);
-	free(wt);
+	struct waiter *wt;
+
+	for (wt = writes; wt != NULL; wt = wt->next)
+		if (wt->c == c)
+			wt->c = NULL;
+	for (wt = waits; wt != NULL; wt = wt->next)
+		if (wt->c == c)
+			wt->c = NULL;
+}
+
+/* Queues a write waiter in position order (a retry may be older). */
+static void
+writes_add(struct waiter *wt)
+{
+	struct waiter **p;
+
+	if (writes == NULL || writes_last->pos <= wt->pos) {
+		if (writes == NULL)
+			writes = wt;
+		else
+			writes_last->next = wt;
+		writes_last = wt;
+		return;
+	}
+	for (p = &writes; (*p)->pos <= wt->pos; p = &(*p)->next)
+		;
+	wt->next = *p;
+	*p = wt;
 }
 
 static void
-reply_get(struct wconn *w, const char *key)
+reply_value(struct conn *c, struct reply *r, const char *key)
 {
 	const struct kvval *v = kv_get(kv, key);
-	char prefix[64];
+	const char *name = role == PRIMARY ? "primary" : "backup";
+	char prefix[96];
+	size_t n;
+	char *line;
 
 	if (v == NULL) {
-		wire_sendf(w, "NONE %llu %zu", epoch, kv_applied(kv));
+		reply_fmt(c, r, "NONE %s %llu %zu", name, epoch,
+		    kv_applied(kv));
 		return;
 	}
-	snprintf(prefix, sizeof(prefix), "VALUE %llu %zu ", epoch,
+	snprintf(prefix, sizeof(prefix), "VALUE %s %llu %zu ", name, epoch,
 	    kv_applied(kv));
-	send_escaped(w, prefix, v->data, v->len);
+	line = escaped_line(prefix, v->data, v->len, &n);
+	reply_set(c, r, line, n);
 }
 
 /*
  * Answers reads and WAITs that can be answered: a read at the primary
  * waits until a record of its own epoch is committed (so it has seen every
- * write an earlier primary acknowledged); a WAIT until its position is
+ * write an earlier primary acknowledged) and so are the writes sent before
+ * it on its connection (its position); a WAIT until its position is
  * applied or its deadline passes.
  */
 static void
@@ -297,27 +425,50 @@ serve_waits(void)
 	while ((wt = *p) != NULL) {
 		int done = 1;
 
-		if (wire_closed(wt->w))
+		if (wt->c == NULL)
 			;
 		else if (wt->type == W_READ) {
-			if (role == PRIMARY && commit < epoch_pos)
+			if (role == PRIMARY &&
+			    (commit < epoch_pos || commit < wt->pos))
 				done = 0;
 			else
-				reply_get(wt->w, wt->key);
+				reply_value(wt->c, wt->r, wt->key);
 		} else if (kv_applied(kv) >= wt->pos &&
 		    (role == BACKUP || commit >= epoch_pos))
-			wire_sendf(wt->w, "OK %llu %zu", epoch, kv_applied(kv));
+			reply_fmt(wt->c, wt->r, "OK %llu %zu", epoch,
+			    kv_applied(kv));
 		else if (now >= wt->deadline)
-			wire_sendf(wt->w, "FAIL timeout at position %zu",
+			reply_fmt(wt->c, wt->r, "FAIL timeout at position %zu",
 			    kv_applied(kv));
 		else
 			done = 0;
 		if (done) {
 			*p = wt->next;
-			waiter_free(wt);
+			free(wt->key);
+			free(wt);
 		} else
 			p = &wt->next;
 	}
+}
+
+/*
+ * Answers the write at POS, which is committed: acknowledged if the
+ * in-sync set is big enough, else in doubt (it is applied, but on fewer
+ * backups than -k asks).
+ */
+static void
+reply_write(struct conn *c, struct reply *r, size_t pos)
+{
+	int ok = insync_backups() >= st.k;
+
+	if (c->kind == PIPE && ok)
+		reply_fmt(c, r, "%llu\t%zu", kv_epoch_at(kv, pos), pos);
+	else if (c->kind == PIPE)
+		reply_fmt(c, r, "unknown\tin doubt: too few in-sync backups");
+	else if (ok)
+		reply_fmt(c, r, "OK %llu %zu", kv_epoch_at(kv, pos), pos);
+	else
+		reply_fmt(c, r, "UNKNOWN in doubt: too few in-sync backups");
 }
 
 /* Answers every write the commit covers, in log order. */
@@ -328,28 +479,20 @@ reply_writes(void)
 	int any = 0;
 
 	while ((wt = writes) != NULL && wt->pos <= commit) {
-		int ok = insync_backups() >= st.k;
-
 		CRASH_POINT("primary.replicated");
-		if (wt->po != NULL) {
-			if (ok)
-				pipe_done(wt->po, "%llu\t%zu\n",
-				    kv_epoch_at(kv, wt->pos), wt->pos);
-			else
-				pipe_done(wt->po, "fail\tin doubt: too few "
-				    "in-sync backups\n");
-		} else if (ok)
-			wire_sendf(wt->w, "OK %llu %zu",
-			    kv_epoch_at(kv, wt->pos), wt->pos);
-		else
-			wire_sendf(wt->w, "FAIL in doubt: too few in-sync "
-			    "backups");
-		if (wt->w != NULL)
-			wire_flush(wt->w);
 		writes = wt->next;
 		if (writes == NULL)
-			writes_tail = &writes;
-		waiter_free(wt);
+			writes_last = NULL;
+		if (wt->c != NULL) {
+			struct wconn *w = wt->c->w;
+			int pipe = wt->c->kind == PIPE;
+
+			reply_write(wt->c, wt->r, wt->pos);
+			/* (An ERR queued behind it may have closed it.) */
+			if (!pipe && wt->c != NULL)
+				wire_flush(w);
+		}
+		free(wt);
 		any = 1;
 	}
 	if (any) {
@@ -364,8 +507,8 @@ reply_writes(void)
 static int
 stream_to(struct conn *c)
 {
-	size_t durable = kv_durable(kv), len;
-	char prefix[64];
+	size_t durable = kv_durable(kv), len, n;
+	char prefix[64], *line;
 	const char *rec;
 	int any = 0;
 
@@ -374,7 +517,9 @@ stream_to(struct conn *c)
 		rec = kv_record(kv, c->sent, &len);
 		snprintf(prefix, sizeof(prefix), "REC %llu %zu ", epoch,
 		    c->sent);
-		send_escaped(c->w, prefix, rec, len);
+		line = escaped_line(prefix, rec, len, &n);
+		wire_send(c->w, line, n);
+		free(line);
 		any = 1;
 	}
 	return any;
@@ -390,16 +535,18 @@ advance_commit(void)
 		return;
 	if (st.ack != ACK_NONE) {
 		for (i = 0; i < st.ninsync; i++) {
-			if (strcmp(st.insync[i], self) == 0)
+			const struct lease_member *lm = &st.insync[i];
+
+			if (is_self(lm->id, lm->sock))
 				continue;
-			m = find_member(st.insync[i]);
+			m = find_member(lm->id, lm->sock);
 			c = min(c, m != NULL ? acked(m) : commit);
 		}
 	}
 	if (c <= commit)
 		return;
 	commit = c;
-	apply(commit);
+	apply();
 	for (m = members; m != NULL; m = m->next)
 		if (m->streaming)
 			wire_sendf(m->w, "COMMIT %llu %zu", epoch, commit);
@@ -407,7 +554,13 @@ advance_commit(void)
 	serve_waits();
 }
 
-/* Removes in-sync backups that hold back a write for longer than the lag. */
+/*
+ * Removes in-sync backups that hold back a write for longer than the lag,
+ * counted from when the write became durable here, or from when we began
+ * to serve if that is later (records we held before, replayed from our
+ * log or received as a backup, were not anyone's to acknowledge until
+ * then).
+ */
 static void
 check_lag(void)
 {
@@ -417,20 +570,21 @@ check_lag(void)
 	int removed = 0;
 
 	for (i = 0; i < st.ninsync; i++) {
-		const char *id = st.insync[i];
+		const struct lease_member *lm = &st.insync[i];
 
-		if (strcmp(id, self) == 0)
+		if (is_self(lm->id, lm->sock))
 			continue;
-		m = find_member(id);
+		m = find_member(lm->id, lm->sock);
 		pos = (m != NULL ? acked(m) : commit) + 1;
 		if (pos > durable)
 			continue;
 		since = kv_durable_at(kv, pos);
-		if (m == NULL && since < primary_since)
+		if (since < primary_since)
 			since = primary_since;
 		if (now - since <= (long long)st.lag_ms)
 			continue;
-		shrink(id, m != NULL ? "lagging" : "not connected");
+		shrink(lm->id, lm->sock, m != NULL ? "lagging" :
+		    "not connected");
 		removed = 1;
 		i = (size_t)-1;		/* the set was reordered: rescan */
 	}
@@ -438,50 +592,97 @@ check_lag(void)
 		advance_commit();
 }
 
-/* Accepts a write from a client or the pipe; replies come on commit. */
+/* Answers R, for the write at POS, once POS is committed. */
 static void
-do_write(struct wconn *w, struct pipeout *po, const char *op,
+wait_commit(struct conn *c, struct reply *r, size_t pos)
+{
+	struct waiter *wt = xcalloc(1, sizeof(*wt));
+
+	wt->type = W_WRITE;
+	wt->c = c;
+	wt->r = r;
+	wt->pos = pos;
+	if (pos > c->last_write)
+		c->last_write = pos;
+	writes_add(wt);
+}
+
+/*
+ * Appends a write from a client or the pipe (ARG holds NARG arguments, a
+ * request id among them if the client gave one); the reply R comes once
+ * it is committed.  Refused at once, before anything is appended, if the
+ * in-sync set is too small.
+ */
+static void
+do_write(struct conn *c, struct reply *r, const char *op,
     const char *const *arg, const size_t *alen, int narg)
 {
-	struct waiter *wt;
-	size_t len;
+	size_t len, pos;
 	char *rec;
 
 	if (insync_backups() < st.k) {
-		if (po != NULL)
-			pipe_done(po, "fail\ttoo few in-sync backups (%zu < "
-			    "%lu)\n", insync_backups(), st.k);
+		if (c->kind == PIPE)
+			reply_fmt(c, r, "fail\ttoo few in-sync backups "
+			    "(%zu < %lu)", insync_backups(), st.k);
 		else
-			wire_sendf(w, "FAIL too few in-sync backups (%zu < "
-			    "%lu)", insync_backups(), st.k);
+			reply_fmt(c, r, "FAIL too few in-sync backups "
+			    "(%zu < %lu)", insync_backups(), st.k);
 		return;
 	}
 	CRASH_POINT("primary.append");
 	rec = kv_encode(epoch, op, narg, arg, alen, &len);
-	wt = waiter_new(W_WRITE, w, po);
-	wt->pos = kv_append(kv, rec, len);
+	pos = kv_append(kv, rec, len);
 	free(rec);
-	*writes_tail = wt;
-	writes_tail = &wt->next;
+	wait_commit(c, r, pos);
 }
 
-/* SYNC EPOCH LASTEPOCH POS ID: a backup asks to follow us. */
+/*
+ * A write that carries request id ID: one already in the log (a retry) is
+ * answered with its outcome, never appended again.
+ */
+static void
+do_request(struct conn *c, struct reply *r, const char *op,
+    const struct reqid *id, const char *const *arg, const size_t *alen,
+    int narg)
+{
+	size_t pos;
+
+	switch (kv_request(kv, id, &pos)) {
+	case REQID_NEW:
+		do_write(c, r, op, arg, alen, narg);
+		break;
+	case REQID_DONE:
+		CRASH_POINT("primary.duplicate");
+		if (pos <= commit)
+			reply_write(c, r, pos);
+		else
+			wait_commit(c, r, pos);
+		break;
+	case REQID_FORGOTTEN:
+		reply_fmt(c, r, "UNKNOWN request %s:%llu is %d or more "
+		    "writes behind its client's last: its outcome is not "
+		    "known", id->client, id->seq, REQID_WINDOW);
+		break;
+	}
+}
+
+/* SYNC EPOCH LASTEPOCH POS ID SOCK: a backup asks to follow us. */
 static void
 on_sync(struct conn *c, char *args)
 {
 	unsigned long long e, last, found;
 	size_t pos, end;
-	char *f[4];
+	char *f[5];
 	struct conn *m;
 
 	if (role != PRIMARY) {
-		wire_fail(c->w, "not primary");
+		refuse(c, "not primary");
 		return;
 	}
-	if (wire_split(args, f, 4) != 4 || parse_num(f[0], &e) == -1 ||
+	if (wire_split(args, f, 5) != 5 || parse_num(f[0], &e) == -1 ||
 	    parse_num(f[1], &last) == -1 || parse_pos(f[2], &pos) == -1 ||
-	    *f[3] != '/') {
-		wire_fail(c->w, "bad SYNC");
+	    !member_id_ok(f[3]) || *f[4] != '/') {
+		refuse(c, "bad SYNC");
 		return;
 	}
 	if (e < epoch) {
@@ -489,37 +690,40 @@ on_sync(struct conn *c, char *args)
 
 		snprintf(why, sizeof(why), "stale epoch %llu < %llu", e,
 		    epoch);
-		wire_fail(c->w, why);
+		refuse(c, why);
 		return;
 	}
 	if (e > epoch) {
 		warnx("a backup knows epoch %llu, newer than mine (%llu)", e,
 		    epoch);
-		wire_fail(c->w, "epoch newer than the primary's");
+		refuse(c, "epoch newer than the primary's");
 		return;
 	}
-	if (c->kind != CLIENT && c->kind != MEMBER) {
-		wire_fail(c->w, "unexpected SYNC");
+	if ((c->kind != CLIENT && c->kind != MEMBER) || c->replies != NULL) {
+		refuse(c, "unexpected SYNC");
 		return;
 	}
 	c->kind = MEMBER;
 	free(c->id);
+	free(c->sock);
 	c->id = xstrdup(f[3]);
+	c->sock = xstrdup(f[4]);
 	if (pos > kv_count(kv) || kv_epoch_at(kv, pos) != last) {
 		/* Diverged: tell it where our history of its epoch ends. */
 		end = kv_end_of_epoch(kv, last, &found);
 		wire_sendf(c->w, "TRUNC %llu %llu %zu", epoch, found, end);
 		return;
 	}
-	if (lease_insync(&st, c->id) && pos < commit)
-		shrink(c->id, "rejoined behind the commit point");
+	if (lease_insync(&st, c->id, c->sock) && pos < commit)
+		shrink(c->id, c->sock, "rejoined behind the commit point");
 	c->streaming = 1;
 	c->sent = c->recv = c->synced = pos;
 	c->next = members;
 	members = c;
 	/* An older link of the same backup is dead: drop it, keep this. */
 	for (m = members; m != NULL; m = m->next) {
-		if (m != c && strcmp(m->id, c->id) == 0) {
+		if (m != c && strcmp(m->id, c->id) == 0 &&
+		    strcmp(m->sock, c->sock) == 0) {
 			wire_close(m->w);
 			break;
 		}
@@ -538,27 +742,28 @@ on_ack(struct conn *c, char *args)
 	char *f[3];
 
 	if (c->kind != MEMBER || !c->streaming || role != PRIMARY) {
-		wire_fail(c->w, "ACK before SYNC");
+		refuse(c, "ACK before SYNC");
 		return;
 	}
 	if (wire_split(args, f, 3) != 3 || parse_num(f[0], &e) == -1 ||
 	    parse_pos(f[1], &recv) == -1 || parse_pos(f[2], &synced) == -1 ||
 	    recv > c->sent || synced > c->sent) {
-		wire_fail(c->w, "bad ACK");
+		refuse(c, "bad ACK");
 		return;
 	}
 	if (e != epoch) {
-		wire_fail(c->w, "stale epoch");
+		refuse(c, "stale epoch");
 		return;
 	}
 	if (recv > c->recv)
 		c->recv = recv;
 	if (synced > c->synced)
 		c->synced = synced;
-	if (!lease_insync(&st, c->id) && c->synced >= commit &&
+	/* A backup joins once it has every committed record (Kafka's ISR). */
+	if (!lease_insync(&st, c->id, c->sock) && c->synced >= commit &&
 	    acked(c) >= commit) {
 		CRASH_POINT("primary.grow");
-		lease_add(&st, c->id);
+		lease_add(&st, c->id, c->sock);
 		lease_write(opt->lease, &st);
 		CRASH_POINT("primary.grown");
 		wire_sendf(c->w, "INSYNC %llu", epoch);
@@ -572,14 +777,16 @@ static void
 primary_before_sleep(void)
 {
 	size_t before = kv_durable(kv), pos;
-	struct conn *m;
+	struct conn *m, *next;
 	int sent = 0;
 
 	kv_flush(kv);
 	if (kv_durable(kv) > before) {
 		for (pos = before + 1; pos <= kv_durable(kv); pos++)
 			CRASH_POINT("primary.appended");
-		for (m = members; m != NULL; m = m->next) {
+		/* A failed flush closes M, and on_close frees it. */
+		for (m = members; m != NULL; m = next) {
+			next = m->next;
 			if (m->streaming && stream_to(m)) {
 				wire_flush(m->w);
 				sent = 1;
@@ -593,8 +800,9 @@ primary_before_sleep(void)
 
 /*
  * Takes over (or starts) as primary; the caller holds the lock and has
- * read the state into ST.  Raises the epoch and records it in the lease
- * state and in the log before serving.
+ * read the state into ST.  Raises the epoch above every epoch we know (the
+ * lease's and our log's), records it in the lease state and in the log
+ * before serving.
  */
 static void
 become_primary(void)
@@ -611,17 +819,18 @@ become_primary(void)
 		wire_close(u->w);
 	}
 	kv_flush(kv);
-	if (st.primary != NULL && strcmp(st.primary, self) != 0)
-		lease_remove(&st, st.primary);
-	free(st.primary);
-	st.primary = xstrdup(self);
-	lease_add(&st, self);
+	if (st.primary.sock != NULL && !is_self(st.primary.id, st.primary.sock))
+		lease_remove(&st, st.primary.id, st.primary.sock);
+	lease_set_primary(&st, mem->id, self);
+	lease_add(&st, mem->id, self);
 	if (opt->ack >= 0)
 		st.ack = opt->ack;
 	if (opt->k >= 0)
 		st.k = (unsigned long)opt->k;
 	if (opt->lag_ms > 0)
 		st.lag_ms = (unsigned long)opt->lag_ms;
+	if (st.epoch < epoch)
+		st.epoch = epoch;
 	st.epoch++;
 	epoch = st.epoch;
 	lease_write(opt->lease, &st);
@@ -643,9 +852,20 @@ become_primary(void)
 
 /* --- backup --- */
 
-static void upstream_line(struct conn *, char *, size_t);
 static void on_line(struct wconn *, char *, size_t, void *);
 static void on_close(struct wconn *, void *);
+
+/* Wraps a connection of KIND (the pipe's has no close callback). */
+static struct conn *
+conn_new(enum kind kind, int fd, const char *peer)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	c->kind = kind;
+	c->replies_tail = &c->replies;
+	c->w = wire_new(fd, peer, on_line, kind == PIPE ? NULL : on_close, c);
+	return c;
+}
 
 static void
 send_sync(struct conn *u)
@@ -655,8 +875,8 @@ send_sync(struct conn *u)
 	kv_flush(kv);
 	n = kv_count(kv);
 	u->recv = u->synced = n;
-	wire_sendf(u->w, "SYNC %llu %llu %zu %s", epoch, kv_epoch_at(kv, n),
-	    n, self);
+	wire_sendf(u->w, "SYNC %llu %llu %zu %s %s", epoch, kv_epoch_at(kv, n),
+	    n, mem->id, self);
 }
 
 /*
@@ -670,7 +890,8 @@ try_takeover(void)
 		return 0;
 	CRASH_POINT("takeover.locked");
 	lease_free(&st);
-	if (lease_read(opt->lease, &st) == -1 || !lease_insync(&st, self)) {
+	if (lease_read(opt->lease, &st) == -1 ||
+	    !lease_insync(&st, mem->id, self)) {
 		lease_unlock(lockfd);
 		ready();	/* nothing to follow; we may not lead */
 		return 0;
@@ -683,22 +904,19 @@ try_takeover(void)
 static void
 follow(void)
 {
-	struct conn *u;
 	int fd;
 
 	lease_free(&st);
-	if (lease_read(opt->lease, &st) == -1 || st.primary == NULL ||
-	    strcmp(st.primary, self) == 0)
+	if (ev_now_ms() < follow_after ||
+	    lease_read(opt->lease, &st) == -1 || st.primary.sock == NULL ||
+	    strcmp(st.primary.sock, self) == 0)
 		return;
 	if (st.epoch > epoch)
 		epoch = st.epoch;
-	if ((fd = sock_connect(st.primary)) == -1)
+	if ((fd = sock_connect(st.primary.sock)) == -1)
 		return;
-	u = xcalloc(1, sizeof(*u));
-	u->kind = UPSTREAM;
-	u->w = wire_new(fd, "primary", on_line, on_close, u);
-	upstream = u;
-	send_sync(u);
+	upstream = conn_new(UPSTREAM, fd, "primary");
+	send_sync(upstream);
 }
 
 static void
@@ -713,11 +931,56 @@ backup_tick(void)
 	}
 }
 
+/* Refuses the primary we follow, and waits a while before trying again. */
 static void
 upstream_fail(struct conn *u, const char *why)
 {
 	warnx("primary: %s", why);
+	follow_after = ev_now_ms() + REFUSED_MS;
 	wire_fail(u->w, why);
+}
+
+/* Learns that POS is committed: applies what we hold up to there. */
+static void
+learn_commit(size_t pos)
+{
+	if (pos > commit)
+		commit = pos;
+	apply();
+	serve_waits();
+}
+
+/*
+ * TRUNC: our log diverges from the primary's after END, or after our last
+ * record of an epoch up to LAST.  Never cuts a record we know is
+ * committed: a primary that asks that lacks acknowledged writes (it should
+ * never have become primary), and we refuse it.
+ */
+static void
+on_trunc(struct conn *u, unsigned long long e, unsigned long long last,
+    size_t end)
+{
+	unsigned long long found;
+	size_t pos = min(end, kv_end_of_epoch(kv, last, &found));
+	size_t known = min(commit, kv_count(kv));
+	char why[160];
+
+	if (pos < known) {
+		snprintf(why, sizeof(why), "refusing to cut positions %zu to "
+		    "%zu, known to be committed, for the primary of epoch %llu",
+		    pos + 1, known, e);
+		upstream_fail(u, why);
+		return;
+	}
+	epoch = e;
+	if (pos < kv_count(kv)) {
+		warnx("truncating a divergent tail: positions %zu to %zu",
+		    pos + 1, kv_count(kv));
+		CRASH_POINT("backup.truncate");
+		kv_truncate(kv, pos);
+		CRASH_POINT("backup.truncated");
+	}
+	send_sync(u);
 }
 
 /* Handles a line from the primary we follow. */
@@ -725,7 +988,7 @@ static void
 upstream_line(struct conn *u, char *line, size_t len)
 {
 	unsigned long long e, last;
-	size_t pos, end, mine;
+	size_t pos, end;
 	char *f[5];
 	int n;
 
@@ -753,20 +1016,21 @@ upstream_line(struct conn *u, char *line, size_t len)
 			return;
 		}
 		l = wire_unescape(f[3], len - (size_t)(f[3] - line));
-		if (l <= 0 || record_epoch(f[3], (size_t)l, &last) == -1 ||
+		if (l <= 0 || kv_record_epoch(f[3], (size_t)l, &last) == -1 ||
 		    last > epoch) {
 			upstream_fail(u, "bad record");
 			return;
 		}
 		CRASH_POINT("backup.received");
 		kv_append(kv, f[3], (size_t)l);
+		if (pos <= commit)
+			learn_commit(pos);
 	} else if (strcmp(f[0], "COMMIT") == 0 && n == 3 && u->streaming &&
 	    parse_pos(f[2], &pos) == 0) {
-		if (pos > commit)
-			commit = pos;
-		apply(min(commit, kv_count(kv)));
-		serve_waits();
+		learn_commit(pos);
 	} else if (strcmp(f[0], "INSYNC") == 0 && n == 2 && u->streaming) {
+		/* We have applied every record committed: START and COMMIT
+		 * told us so, and we apply what we have as it comes. */
 		ready();
 	} else if (strcmp(f[0], "START") == 0 && n == 5 && !u->streaming &&
 	    parse_pos(f[2], &pos) == 0 && pos == kv_count(kv) &&
@@ -774,10 +1038,7 @@ upstream_line(struct conn *u, char *line, size_t len)
 		epoch = e;
 		u->streaming = 1;
 		st.ack = lease_ack_parse(f[3]);
-		if (end > commit)
-			commit = end;
-		apply(min(commit, kv_count(kv)));
-		serve_waits();
+		learn_commit(end);
 		/*
 		 * Say where we stand at once: a backup that is already
 		 * caught up gets nothing streamed, so without this ACK it
@@ -786,23 +1047,9 @@ upstream_line(struct conn *u, char *line, size_t len)
 		wire_sendf(u->w, "ACK %llu %zu %zu", epoch, u->recv,
 		    u->synced);
 	} else if (strcmp(f[0], "TRUNC") == 0 && n == 4 && !u->streaming &&
-	    parse_num(f[2], &last) == 0 && parse_pos(f[3], &end) == 0) {
-		unsigned long long found;
-
-		epoch = e;
-		mine = kv_end_of_epoch(kv, last, &found);
-		pos = min(end, mine);
-		if (pos < kv_count(kv)) {
-			warnx("truncating a divergent tail: positions %zu to "
-			    "%zu", pos + 1, kv_count(kv));
-			CRASH_POINT("backup.truncate");
-			kv_truncate(kv, pos);
-			CRASH_POINT("backup.truncated");
-		}
-		if (commit > pos)
-			commit = pos;
-		send_sync(u);
-	} else
+	    parse_num(f[2], &last) == 0 && parse_pos(f[3], &end) == 0)
+		on_trunc(u, e, last, end);
+	else
 		upstream_fail(u, "unexpected message");
 }
 
@@ -846,6 +1093,13 @@ before_sleep(struct evloop *e, void *arg)
 	out_flush();
 }
 
+/* The commit point we can prove after a crash: what we applied and hold. */
+static size_t
+proven_commit(void)
+{
+	return min(kv_applied(kv), kv_durable(kv));
+}
+
 static long
 tick(struct evloop *e, long long id, void *arg)
 {
@@ -857,6 +1111,7 @@ tick(struct evloop *e, long long id, void *arg)
 	else
 		backup_tick();
 	serve_waits();
+	member_note_commit(mem, proven_commit(), 0);
 	return TICK_MS;
 }
 
@@ -894,96 +1149,143 @@ unescape_fields(char *s, char **f, size_t *flen, int max)
 	}
 }
 
+/*
+ * PUT KEY<TAB>VALUE, DEL KEY or APPEND PAYLOAD, each optionally followed
+ * by <TAB>REQID.
+ */
+static void
+on_client_write(struct conn *c, const char *verb, char *args)
+{
+	int want = verb[0] == 'P' ? 2 : 1, n;
+	const char *op = verb[0] == 'P' ? "put" : verb[0] == 'D' ? "del" :
+	    "append";
+	struct reqid id;
+	struct reply *r;
+	size_t flen[3];
+	char *f[3];
+
+	n = unescape_fields(args, f, flen, want + 1);
+	if ((n != want && n != want + 1) || (verb[0] != 'A' && flen[0] == 0) ||
+	    (n == want + 1 && reqid_parse(f[want], flen[want], &id) == -1)) {
+		reply_fail(c, "bad arguments");
+		return;
+	}
+	r = reply_expect(c);
+	if (role != PRIMARY)
+		redirect(c, r);
+	else if (n == want + 1)
+		do_request(c, r, op, &id, (const char *const *)f, flen, n);
+	else
+		do_write(c, r, op, (const char *const *)f, flen, n);
+}
+
+/* GET KEY (only the primary answers) or GETLOCAL KEY (any member). */
+static void
+on_client_read(struct conn *c, int local, char *args)
+{
+	struct waiter *wt;
+	size_t flen[1];
+	char *f[1];
+
+	if (unescape_fields(args, f, flen, 1) != 1 || flen[0] == 0) {
+		reply_fail(c, "bad arguments");
+		return;
+	}
+	if (role != PRIMARY && !local) {
+		redirect(c, reply_expect(c));
+		return;
+	}
+	wt = waiter_new(W_READ, c);
+	wt->pos = c->last_write;
+	wt->key = xstrdup(f[0]);
+	wt->next = waits;
+	waits = wt;
+	serve_waits();
+}
+
+/* WAIT POS [MS]: answered once POS is applied here, or after MS. */
+static void
+on_client_wait(struct conn *c, char *args)
+{
+	unsigned long long ms = WAIT_MS;
+	struct waiter *wt;
+	size_t pos;
+	char *f[2];
+	int n;
+
+	n = wire_split(args, f, 2);
+	if (n < 1 || parse_pos(f[0], &pos) == -1 ||
+	    (n == 2 && (parse_num(f[1], &ms) == -1 || ms > 86400000))) {
+		reply_fail(c, "bad arguments");
+		return;
+	}
+	wt = waiter_new(W_WAIT, c);
+	wt->pos = pos;
+	wt->deadline = ev_now_ms() + (long long)ms;
+	wt->next = waits;
+	waits = wt;
+	serve_waits();
+}
+
+static void
+on_client_status(struct conn *c)
+{
+	struct reply *r = reply_expect(c);
+
+	if (role == PRIMARY)
+		reply_fmt(c, r, "STATUS role=primary epoch=%llu id=%s "
+		    "records=%zu applied=%zu insync-backups=%zu", epoch,
+		    mem->id, kv_count(kv), kv_applied(kv), insync_backups());
+	else
+		reply_fmt(c, r, "STATUS role=backup epoch=%llu id=%s "
+		    "records=%zu applied=%zu primary=%s", epoch, mem->id,
+		    kv_count(kv), kv_applied(kv),
+		    upstream != NULL && upstream->streaming ?
+		    st.primary.sock : "-");
+}
+
 static void
 on_client(struct conn *c, char *line)
 {
-	char *verb = line, *args, *sp, *f[2];
-	size_t flen[2];
-	int n;
+	char *verb = line, *args, *sp;
 
+	if (c->failed)
+		return;
 	if ((sp = strchr(line, ' ')) != NULL) {
 		*sp = '\0';
 		args = sp + 1;
 	} else
 		args = line + strlen(line);	/* "", but writable */
-	if (strcmp(verb, "SYNC") == 0) {
+	if (strcmp(verb, "SYNC") == 0)
 		on_sync(c, args);
-		return;
-	}
-	if (strcmp(verb, "ACK") == 0) {
+	else if (strcmp(verb, "ACK") == 0)
 		on_ack(c, args);
-		return;
-	}
-	if (c->kind != CLIENT) {
+	else if (c->kind != CLIENT)
 		wire_fail(c->w, "unexpected message from a backup");
-		return;
-	}
-	if (strcmp(verb, "PUT") == 0 || strcmp(verb, "DEL") == 0 ||
-	    strcmp(verb, "APPEND") == 0) {
-		int want = verb[0] == 'P' ? 2 : 1;
-
-		n = unescape_fields(args, f, flen, 2);
-		if (n != want || (verb[0] != 'A' && flen[0] == 0) ||
-		    sp == NULL) {
-			wire_fail(c->w, "bad arguments");
-			return;
-		}
-		if (role != PRIMARY) {
-			if (st.primary != NULL && strcmp(st.primary, self))
-				wire_sendf(c->w, "REDIRECT %llu %s", st.epoch,
-				    st.primary);
-			else
-				wire_sendf(c->w, "RETRY no primary known");
-			return;
-		}
-		do_write(c->w, NULL, verb[0] == 'P' ? "put" :
-		    verb[0] == 'D' ? "del" : "append",
-		    (const char *const *)f, flen, n);
-	} else if (strcmp(verb, "GET") == 0) {
-		struct waiter *wt;
-
-		if (sp == NULL || unescape_fields(args, f, flen, 1) != 1 ||
-		    flen[0] == 0) {
-			wire_fail(c->w, "bad arguments");
-			return;
-		}
-		wt = waiter_new(W_READ, c->w, NULL);
-		wt->key = xstrdup(f[0]);
-		wt->next = waits;
-		waits = wt;
-		serve_waits();
-	} else if (strcmp(verb, "WAIT") == 0) {
-		unsigned long long ms = WAIT_MS;
-		struct waiter *wt;
-		size_t pos;
-
-		n = wire_split(args, f, 2);
-		if (sp == NULL || n < 1 || parse_pos(f[0], &pos) == -1 ||
-		    (n == 2 && (parse_num(f[1], &ms) == -1 ||
-		    ms > 86400000))) {
-			wire_fail(c->w, "bad arguments");
-			return;
-		}
-		wt = waiter_new(W_WAIT, c->w, NULL);
-		wt->pos = pos;
-		wt->deadline = ev_now_ms() + (long long)ms;
-		wt->next = waits;
-		waits = wt;
-		serve_waits();
-	} else if (strcmp(verb, "STATUS") == 0 && sp == NULL) {
-		wire_sendf(c->w, "STATUS %s %llu %zu %zu %zu",
-		    role == PRIMARY ? "primary" : "backup", epoch,
-		    kv_count(kv), kv_applied(kv),
-		    role == PRIMARY ? insync_backups() : 0);
-	} else
-		wire_fail(c->w, "unknown verb");
+	else if (strcmp(verb, "STATUS") == 0 && sp == NULL)
+		on_client_status(c);
+	else if (sp == NULL)
+		reply_fail(c, strcmp(verb, "PUT") == 0 ||
+		    strcmp(verb, "DEL") == 0 || strcmp(verb, "APPEND") == 0 ||
+		    strcmp(verb, "GET") == 0 || strcmp(verb, "GETLOCAL") == 0 ||
+		    strcmp(verb, "WAIT") == 0 ? "bad arguments" :
+		    "unknown verb");
+	else if (strcmp(verb, "PUT") == 0 || strcmp(verb, "DEL") == 0 ||
+	    strcmp(verb, "APPEND") == 0)
+		on_client_write(c, verb, args);
+	else if (strcmp(verb, "GET") == 0 || strcmp(verb, "GETLOCAL") == 0)
+		on_client_read(c, verb[3] == 'L', args);
+	else if (strcmp(verb, "WAIT") == 0)
+		on_client_wait(c, args);
+	else
+		reply_fail(c, "unknown verb");
 }
 
 /* A line of pipe-mode input: put, del or append, fields as in a shell. */
 static void
-on_pipe(char *line)
+on_pipe(struct conn *c, char *line)
 {
-	struct pipeout *po = pipe_add();
+	struct reply *r = reply_expect(c);
 	char *f[3];
 	size_t alen[2];
 	int n;
@@ -992,19 +1294,19 @@ on_pipe(char *line)
 	    (line[6] == '\t' || line[6] == ' ')) {
 		f[0] = line + 7;
 		alen[0] = strlen(f[0]);
-		do_write(NULL, po, "append", (const char *const *)f, alen, 1);
+		do_write(c, r, "append", (const char *const *)f, alen, 1);
 		return;
 	}
 	n = repl_split_cmd(line, f, 3);
 	if (n == 3 && strcmp(f[0], "put") == 0 && *f[1] != '\0') {
 		alen[0] = strlen(f[1]);
 		alen[1] = strlen(f[2]);
-		do_write(NULL, po, "put", (const char *const *)f + 1, alen, 2);
+		do_write(c, r, "put", (const char *const *)f + 1, alen, 2);
 	} else if (n == 2 && strcmp(f[0], "del") == 0 && *f[1] != '\0') {
 		alen[0] = strlen(f[1]);
-		do_write(NULL, po, "del", (const char *const *)f + 1, alen, 1);
+		do_write(c, r, "del", (const char *const *)f + 1, alen, 1);
 	} else
-		pipe_done(po, "fail\tbad command\n");
+		reply_fmt(c, r, "fail\tbad command");
 }
 
 static void
@@ -1016,7 +1318,7 @@ on_line(struct wconn *w, char *line, size_t len, void *arg)
 	if (c->kind == UPSTREAM)
 		upstream_line(c, line, len);
 	else if (c->kind == PIPE)
-		on_pipe(line);
+		on_pipe(c, line);
 	else
 		on_client(c, line);
 }
@@ -1040,32 +1342,36 @@ on_close(struct wconn *w, void *arg)
 		}
 	}
 	if (role == PRIMARY && c->kind == MEMBER && c->streaming &&
-	    lease_insync(&st, c->id) && find_member(c->id) == NULL) {
-		shrink(c->id, "disconnected");
+	    lease_insync(&st, c->id, c->sock) &&
+	    find_member(c->id, c->sock) == NULL) {
+		shrink(c->id, c->sock, "disconnected");
 		advance_commit();
 	}
+	waiters_forget(c);
+	replies_drop(c);
 	free(c->id);
+	free(c->sock);
 	free(c);
 }
 
 static void
 on_accept(struct evloop *e, int fd, int events, void *arg)
 {
-	struct conn *c;
 	int cfd;
 
 	(void)e;
 	(void)fd;
 	(void)events;
 	(void)arg;
-	while ((cfd = sock_accept(listenfd, opt->any_uid)) != -1) {
-		c = xcalloc(1, sizeof(*c));
-		c->kind = CLIENT;
-		c->w = wire_new(cfd, "client", on_line, on_close, c);
-	}
+	while ((cfd = sock_accept(listenfd, opt->any_uid)) != -1)
+		conn_new(CLIENT, cfd, "client");
 }
 
-/* Opens everything a member needs; returns with the socket listening. */
+/*
+ * Opens everything a member needs; returns with the socket listening.  A
+ * member starts knowing the commit point its copy recorded, applied, and
+ * the newest epoch its log shows, so it never follows an older primary.
+ */
 static void
 setup(const struct repl_opts *o)
 {
@@ -1081,16 +1387,18 @@ setup(const struct repl_opts *o)
 	if (mkdir(o->dir, 0700) == -1 && errno != EEXIST)
 		err(EXIT_FAIL, "%s", o->dir);
 	kv = kv_open(o->dir, o->nosync);
+	mem = member_open(o->dir, kv_count(kv));
+	commit = mem->commit;
+	kv_apply(kv, commit, NULL, NULL);
+	epoch = kv_epoch_at(kv, kv_count(kv));
 	lockfd = lease_open(o->lease);
+	lease_read(o->lease, &st);	/* a malformed one stops us here */
 	listenfd = sock_listen(o->sock, o->mode);
 	ev_add_fd(ev, listenfd, EV_READ, on_accept, NULL);
 	started = ev_now_ms();
 	if (o->pipe) {
-		struct conn *c = xcalloc(1, sizeof(*c));
-
-		c->kind = PIPE;
 		sock_nonblock(0);
-		c->w = wire_new(0, "stdin", on_line, NULL, c);
+		conn_new(PIPE, 0, "stdin");
 	}
 }
 
@@ -1098,10 +1406,11 @@ setup(const struct repl_opts *o)
 static int
 run(void)
 {
-	tick_timer = ev_add_timer(ev, TICK_MS, tick, NULL);
+	ev_add_timer(ev, TICK_MS, tick, NULL);
 	ev_run(ev);
 	kv_flush(kv);
 	out_flush();
+	member_note_commit(mem, proven_commit(), 1);
 	wire_drain(200);
 	close(listenfd);
 	if (unlink(opt->sock) == -1)
@@ -1125,12 +1434,13 @@ repl_primary(const struct repl_opts *o)
 		usleep(25000);
 	}
 	CRASH_POINT("takeover.locked");
+	lease_free(&st);
 	if (lease_read(o->lease, &st) == 0 && st.epoch > 0 &&
-	    !lease_insync(&st, self)) {
+	    !lease_insync(&st, mem->id, self)) {
 		unlink(o->sock);
-		errx(EXIT_FAIL, "%s is not in the in-sync set of %s: it may "
-		    "lack acknowledged writes; start it as repl-backup",
-		    o->sock, o->lease);
+		errx(EXIT_FAIL, "%s (member %.8s) is not in the in-sync set of "
+		    "%s: it may lack acknowledged writes; start it as "
+		    "repl-backup", o->sock, mem->id, o->lease);
 	}
 	become_primary();
 	return run();
@@ -1162,6 +1472,14 @@ repl_split_cmd(char *line, char **field, int max)
 	return n;
 }
 
+/* Prints why an option's argument is bad; returns -1 (a usage error). */
+static int
+bad_arg(int ch, const char *arg, const char *what)
+{
+	warnx("-%c %s: %s", ch, arg, what);
+	return -1;
+}
+
 int
 repl_parse_args(int argc, char *argv[], int pipe_ok, struct repl_opts *o)
 {
@@ -1174,11 +1492,16 @@ repl_parse_args(int argc, char *argv[], int pipe_ok, struct repl_opts *o)
 	o->lag_ms = -1;
 	o->mode = 0600;
 	o->readyfd = -1;
-	while ((ch = getopt(argc, argv, "a:d:hk:L:m:nopr:s:t:uV")) != -1) {
+	while ((ch = getopt(argc, argv, "Aa:d:hk:L:m:nopr:Ss:t:uV")) != -1) {
 		switch (ch) {
+		case 'A':
+		case 'u':
+			o->any_uid = 1;
+			break;
 		case 'a':
 			if ((o->ack = lease_ack_parse(optarg)) == -1)
-				return -1;
+				return bad_arg(ch, optarg, "not an ack level "
+				    "(none, recv or fsync)");
 			break;
 		case 'd':
 			o->dir = optarg;
@@ -1187,7 +1510,8 @@ repl_parse_args(int argc, char *argv[], int pipe_ok, struct repl_opts *o)
 			return 'h';
 		case 'k':
 			if (parse_ulong(optarg, 0, 1000, &v) == -1)
-				return -1;
+				return bad_arg(ch, optarg, "not a number of "
+				    "backups from 0 to 1000");
 			o->k = (long)v;
 			break;
 		case 'L':
@@ -1195,17 +1519,20 @@ repl_parse_args(int argc, char *argv[], int pipe_ok, struct repl_opts *o)
 			break;
 		case 'm':
 			if (sock_parse_mode(optarg, &o->mode) == -1)
-				return -1;
+				return bad_arg(ch, optarg, "not an octal mode");
 			break;
 		case 'n':
+		case 'S':
 			o->nosync = 1;
 			break;
 		case 'o':
 			o->print = 1;
 			break;
 		case 'p':
-			if (!pipe_ok)
+			if (!pipe_ok) {
+				warnx("-p: pipe mode is repl-primary's");
 				return -1;
+			}
 			o->pipe = 1;
 			break;
 		case 'r':
@@ -1216,11 +1543,9 @@ repl_parse_args(int argc, char *argv[], int pipe_ok, struct repl_opts *o)
 			break;
 		case 't':
 			if (parse_ulong(optarg, 1, 86400000, &v) == -1)
-				return -1;
+				return bad_arg(ch, optarg, "not a lag in ms "
+				    "from 1 to 86400000");
 			o->lag_ms = (long)v;
-			break;
-		case 'u':
-			o->any_uid = 1;
 			break;
 		case 'V':
 			print_version();
@@ -1229,8 +1554,13 @@ repl_parse_args(int argc, char *argv[], int pipe_ok, struct repl_opts *o)
 			return -1;
 		}
 	}
-	if (optind != argc || o->dir == NULL || o->sock == NULL ||
-	    o->lease == NULL)
+	if (optind != argc) {
+		warnx("unexpected operand: %s", argv[optind]);
 		return -1;
+	}
+	if (o->dir == NULL || o->sock == NULL || o->lease == NULL) {
+		warnx("-d, -s and -L are required");
+		return -1;
+	}
 	return 0;
 }

@@ -12,12 +12,20 @@
  * The wire protocol (text lines, arguments escaped with wire_escape) is
  * documented in repl-primary(1) and hakit(7).
  *
+ * A member is known by the id of its copy of the data (member.h) and its
+ * socket; only a member of the in-sync set, as both, may take over, and a
+ * member never cuts a record it knows is committed, whoever asks.
+ *
  * Promise: a write is acknowledged only once it is durable locally and,
  * with ack level recv or fsync, received or durable on every backup in the
  * in-sync set; a backup leaves the in-sync set (durably, in the lease
- * state) before any write is acknowledged without it.  A member applies to
- * its map only committed records, so reads never see a write that may yet
- * be lost (with ack level fsync).
+ * state) before any write is acknowledged without it.  A write that
+ * carries a request id is appended at most once (reqid.h): a retry is
+ * answered with the first one's outcome.  A member applies to its map
+ * only committed records, so reads never see a write that may yet be lost
+ * (with ack level fsync); only the primary answers GET, after a record of
+ * its own epoch is committed.  Replies on a connection come in request
+ * order.
  */
 #ifndef HAKIT_REPL_H
 #define HAKIT_REPL_H
@@ -34,8 +42,8 @@ struct repl_opts {
 	long lag_ms;		/* lag allowed before removal, or -1 */
 	mode_t mode;		/* socket mode */
 	int readyfd;		/* -r FD, or -1 */
-	int any_uid;		/* accept peers of any uid */
-	int nosync;		/* never fdatasync (demos, benchmarks) */
+	int any_uid;		/* -A: accept peers of any uid */
+	int nosync;		/* -S: never fdatasync (demos, benchmarks) */
 	int pipe;		/* primary: writes from stdin, acks to stdout */
 	int print;		/* print applied records to stdout */
 };
@@ -43,7 +51,8 @@ struct repl_opts {
 /*
  * Parses a member's command line into O.  PIPE_OK allows -p (the primary's
  * pipe mode).  Returns 0, 'h' for -h, or -1 for a usage error (a bad or
- * missing option or a stray operand); -V prints the version and exits.
+ * missing option or a stray operand, said on stderr); -V prints the
+ * version and exits.
  */
 int repl_parse_args(int argc, char *argv[], int pipe_ok,
     struct repl_opts *o);

@@ -1,9 +1,11 @@
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -90,6 +92,29 @@ xasprintf(const char *fmt, ...)
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	return s;
+}
+
+void
+random_hex(char *hex, size_t nbytes)
+{
+	unsigned char b[64];
+	size_t got = 0, i;
+	ssize_t n;
+	int fd;
+
+	if (nbytes > sizeof(b))
+		errx(EXIT_FAIL, "random_hex: %zu bytes asked", nbytes);
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) == -1)
+		err(EXIT_FAIL, "/dev/urandom");
+	while (got < nbytes) {
+		if ((n = read(fd, b + got, nbytes - got)) > 0)
+			got += (size_t)n;
+		else if (n == 0 || errno != EINTR)
+			err(EXIT_FAIL, "/dev/urandom");
+	}
+	close(fd);
+	for (i = 0; i < nbytes; i++)
+		snprintf(hex + 2 * i, 3, "%02x", b[i]);
 }
 
 void

@@ -34,6 +34,13 @@ char *xmemdup(const void *p, size_t n);	/* adds a terminating NUL */
 /* A new string formatted as printf(3) does. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Fills HEX with 2 * NBYTES lowercase hex digits from /dev/urandom and a
+ * NUL (NBYTES at most 64): a name nobody else will pick.  Exits 1 if
+ * there is no randomness.
+ */
+void random_hex(char *hex, size_t nbytes);
+
 /* Prints "PROGNAME VERSION" on stdout and exits 0 (the -V option). */
 void print_version(void) __attribute__((noreturn));
 

@@ -37,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "crash.h"
@@ -1216,14 +1215,9 @@ keep(struct hlog *l, void *arg)
 static void
 make_id(void)
 {
-	unsigned char r[8];
 	char hex[17];
-	int i;
 
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		err(EXIT_FAIL, "getrandom");
-	for (i = 0; i < 8; i++)
-		snprintf(hex + 2 * i, 3, "%02x", r[i]);
+	random_hex(hex, 8);
 	cid = xstrdup(hex);
 	log_appendf(clog, LOG_FORCED, NULL, NULL, "N\t%s", cid);
 	log_flush(clog);

@@ -18,9 +18,9 @@
 static void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: repl-backup [-nou] [-a none|recv|fsync] [-k K] "
-	    "[-m MODE] [-r FD] [-t LAG_MS]\n"
-	    "                   -d DIR -s SOCK -L LEASE\n");
+	fprintf(fp, "usage: repl-backup [-AhoSV] [-a none | recv | fsync] [-k K] "
+	    "[-m mode]\n"
+	    "                   [-r fd] [-t lag_ms] -d dir -s sock -L lease\n");
 	exit(status);
 }
 

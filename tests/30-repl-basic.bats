@@ -28,16 +28,16 @@ load repl-helper
 	# The log holds the epoch record and the three writes, on both.
 	converge p b
 	run repl-client -s p.sock status
-	assert_output "$(printf 'primary\t1\t5\t5\t1')"
+	assert_output "role=primary epoch=1 id=$(member_id p) records=5 applied=5 insync-backups=1"
 }
 
-@test "reads at a backup say their position; -w waits for a position" {
+@test "reads at a backup say their role and position; -w waits for a position" {
 	start_primary p
 	start_backup b
 	pos=$(rc put k v1 | cut -f2)
 	run repl-client -s b.sock -v -w "$pos" get k
 	assert_success
-	assert_output "$(printf '1\t%s\tv1' "$pos")"
+	assert_output "$(printf 'backup\t1\t%s\tv1' "$pos")"
 	# A write sent to the backup is redirected to the primary.
 	run repl-client -s b.sock put k v2
 	assert_success
@@ -47,6 +47,10 @@ load repl-helper
 	# Waiting for a position nobody wrote times out with status 3.
 	run repl-client -s b.sock -t 0.3 -w 99 get k
 	assert_failure 3
+	# After a redirected write, the next read is the backup's again.
+	run bash -c "printf 'put k v3\nget k\n' | repl-client -s b.sock -v"
+	assert_line --index 0 --regexp "^1	[0-9]+$"
+	assert_line --index 1 --regexp "^backup	1	"
 }
 
 @test "raw appends reach the backup's applied stream on stdout" {
@@ -56,8 +60,14 @@ load repl-helper
 	rc put k v >/dev/null
 	pos=$(rc del k | cut -f2)
 	repl-client -s b.sock -w "$pos" get nothing || true
+	# Each client write carries its request id, CLIENT:SEQ.
+	id='[0-9a-f]{16}:1'
 	run cat b.out
-	assert_output "$(printf '1\t1\tepoch\t%s/p.sock\n2\t1\tappend\traw\\trecord one\n3\t1\tput\tk\tv\n4\t1\tdel\tk' "$PWD")"
+	assert_line --index 0 "$(printf '1\t1\tepoch\t%s/p.sock' "$PWD")"
+	assert_line --index 1 --regexp "^2	1	append	raw\\\\trecord one	$id\$"
+	assert_line --index 2 --regexp "^3	1	put	k	v	$id\$"
+	assert_line --index 3 --regexp "^4	1	del	k	$id\$"
+	[ "${#lines[@]}" -eq 4 ]
 }
 
 @test "pipe mode: writes from the primary's stdin, acks on its stdout" {

@@ -66,7 +66,7 @@ writer() {
 	run repl-client -L lease -t 1 put k 2
 	assert_failure 3
 	run repl-client -s b.sock -t 1 status
-	assert_output --regexp "^backup	1	"
+	assert_output --regexp "^role=backup epoch=1 "
 	[ "$(lease_field epoch)" -eq 1 ]
 	kill -CONT "$(daemon_pid p)"
 	run rc put k 3
@@ -82,9 +82,9 @@ writer() {
 	rc put k v >/dev/null
 	kill_daemon p KILL || true
 	eventually is_primary b
-	run sock_say b.sock "SYNC 1 1 3 $PWD/p.sock"
+	run sock_say b.sock "SYNC 1 1 3 $(member_id p) $PWD/p.sock"
 	assert_output "ERR stale epoch 1 < 2"
-	run sock_say b.sock "SYNC 2 1 2 $PWD/p.sock"
+	run sock_say b.sock "SYNC 2 1 2 $(member_id p) $PWD/p.sock"
 	assert_line --index 0 --regexp "^START 2 2 fsync [23]$"
 	# The new primary still serves everyone else.
 	run rc get k

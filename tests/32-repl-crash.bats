@@ -147,3 +147,41 @@ crash_takeover() {
 @test "crash at takeover.locked" { crash_takeover takeover.locked; }
 @test "crash at takeover.recorded" { crash_takeover takeover.recorded; }
 @test "crash at takeover.appended" { crash_takeover takeover.appended; }
+
+@test "crash at member.identified: a new member dies as it makes its id, and starts again" {
+	start_primary p
+	rc put k v >/dev/null
+	HAKIT_CRASH=member.identified start_process b repl-backup -d b.d \
+	    -s b.sock -L lease
+	eventually died b
+	grep -q "^id " b.d/member
+	! in_sync b
+	start_backup b
+	in_sync b
+	converge p b
+	# A first primary that dies there has recorded nothing in the lease.
+	HAKIT_CRASH=member.identified start_process q repl-primary -d q.d \
+	    -s q.sock -L qlease
+	eventually died q
+	[ ! -e qlease.state ]
+	start_daemon q repl-primary -d q.d -s q.sock -L qlease -r 3
+	run repl-client -L qlease put k v
+	assert_output "$(printf '1\t2')"
+}
+
+@test "crash at primary.duplicate: a retried write is still applied once" {
+	HAKIT_CRASH=primary.replicated start_primary p
+	HAKIT_CRASH=primary.duplicate start_backup b
+	# p dies before answering; b takes over, knows the retry and dies
+	# before answering it; restarted, it answers it.
+	rc put k v >put.out &
+	client=$!
+	eventually died p
+	eventually died b
+	grep -q "crash point primary.duplicate reached" b.err
+	start_backup b
+	wait "$client"
+	[ "$(cat put.out)" = "$(printf '1\t2')" ]
+	[ "$(lease_field epoch)" -eq 3 ]
+	[ "$(grep -ao "put	k	v" b.d/log | wc -l)" -eq 1 ]
+}

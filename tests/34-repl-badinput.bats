@@ -72,3 +72,25 @@ load repl-helper
 	run rc get k
 	assert_output v
 }
+
+@test "a malformed member file or a lease state of an older hakit refuses to start" {
+	start_primary p -k 0
+	rc put k v >/dev/null
+	kill_daemon p TERM
+	cp p.d/member member.good
+	sed -i 's/^id .*/id not-hex/' p.d/member
+	run repl-primary -d p.d -s p.sock -L lease
+	assert_failure 2
+	assert_output "repl-primary: p.d/member: malformed member file at line 2"
+	grep -v '^commit ' member.good >p.d/member
+	run repl-backup -d p.d -s p.sock -L lease
+	assert_failure 2
+	assert_output "repl-backup: p.d/member: malformed member file: it lacks a line"
+	cp member.good p.d/member
+	printf 'hakit-lease 1\nepoch 1\nprimary %s/p.sock\ninsync %s/p.sock\n' \
+	    "$PWD" "$PWD" >lease.state
+	run repl-primary -d p.d -s p.sock -L lease
+	assert_failure 2
+	assert_output "repl-primary: lease.state: lease state of an older hakit (version 1, members without ids): start the group on a new lease"
+	[ ! -e p.sock ]
+}

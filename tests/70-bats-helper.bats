@@ -85,7 +85,7 @@ load ../share/hakit/hakit.bash
 	assert_equal "$(repl-client -L "$lease" get k1)" v1
 	assert_equal "$(repl-client -L "$lease" get k2)" v2
 	run repl-client -s "$(hakit_path kv-1.sock)" status
-	assert_output --regexp '^backup'
+	assert_output --regexp '^role=backup '
 }
 
 # other_suite NAME LOAD: write suite/NAME.bats, a bats file of another

@@ -23,9 +23,15 @@ rc() {
 	repl-client -L lease -t 20 "$@"
 }
 
+# status_field NAME FIELD: one labelled field of NAME's status line.
+status_field() {
+	repl-client -s "$1.sock" -t 2 status | tr ' ' '\n' |
+	    sed -n "s/^$2=//p"
+}
+
 # role NAME: prints "primary" or "backup", as the member says.
 role() {
-	repl-client -s "$1.sock" -t 2 status | cut -f1
+	status_field "$1" role
 }
 
 # is_primary NAME: succeeds if NAME serves as primary.
@@ -38,9 +44,15 @@ lease_field() {
 	awk -v k="$1" '$1 == k { sub(/^[^ ]* /, ""); print }' lease.state
 }
 
-# in_sync NAME: succeeds if NAME's socket is in the in-sync set.
+# member_id NAME: the id of the copy of the data in NAME.d.
+member_id() {
+	sed -n 's/^id //p' "$1.d/member"
+}
+
+# in_sync NAME: succeeds if NAME, as the copy of the data in NAME.d, is in
+# the in-sync set.
 in_sync() {
-	lease_field insync | grep -qx "$PWD/$1.sock"
+	lease_field insync | grep -qx "$(member_id "$1") $PWD/$1.sock"
 }
 
 # logs_identical NAME...: succeeds if every member's log is the same.

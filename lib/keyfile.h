@@ -1,0 +1,28 @@
+/*
+ * keyfile: the small text files of "KEY VALUE" lines that describe a
+ * replication group's lease state (lease.h) and a member's copy of the
+ * data (member.h).  The first line names the format and its version, as
+ * "hakit-lease 2".
+ */
+#ifndef HAKIT_KEYFILE_H
+#define HAKIT_KEYFILE_H
+
+#include <stddef.h>
+
+/*
+ * Called for line LINENO (from 1) of a key file, split at its first space
+ * into KEY and VAL (which the callee may modify).  Returns 0, or -1 if the
+ * line is not one the file may hold.
+ */
+typedef int keyfile_fn(void *arg, size_t lineno, const char *key, char *val);
+
+/*
+ * Reads PATH, calling FN for each line.  Returns 0, or -1 if PATH does not
+ * exist.  Exits 1 if it cannot be read, and 2, naming the file as WHAT
+ * (say, "lease state") and the line, if a line has no space or FN
+ * refuses it.
+ */
+int keyfile_read(const char *path, const char *what, keyfile_fn *fn,
+    void *arg);
+
+#endif
