@@ -34,6 +34,8 @@ struct hlog {
 	size_t end;		/* where the next record goes */
 	size_t synced;		/* the end as of the last successful sync */
 	size_t base;		/* the end after the last checkpoint */
+	size_t outside;		/* state kept beside the log (a snapshot) */
+	size_t min;		/* no checkpoint is due below this size */
 	unsigned long growth;	/* % of growth that makes one due; 0: never */
 	int keeping;		/* inside log_checkpoint's keep function */
 	size_t alloc;		/* file size: end plus preallocated zeros */
@@ -215,6 +217,7 @@ log_open(const char *path, log_replay_fn *fn, void *arg)
 
 	l->path = xstrdup(path);
 	l->growth = 100;
+	l->min = LOG_CHECKPOINT_MIN;
 	while ((l->fd = filelock_open(path, 0, 0)) == -1) {
 		if (errno != ENOENT)
 			err(EXIT_FAIL, "%s", path);
@@ -544,13 +547,25 @@ log_set_growth(struct hlog *l, unsigned long percent)
 	l->growth = percent;
 }
 
+void
+log_set_checkpoint_min(struct hlog *l, size_t bytes)
+{
+	l->min = bytes;
+}
+
+void
+log_set_outside(struct hlog *l, size_t bytes)
+{
+	l->outside = bytes;
+}
+
 int
 log_checkpoint_due(const struct hlog *l)
 {
 	size_t size = log_size(l);
 
-	return l->growth > 0 && size >= LOG_CHECKPOINT_MIN &&
-	    size - l->base >= l->base / 100 * l->growth;
+	return l->growth > 0 && size >= l->min &&
+	    size - l->base >= (l->base + l->outside) / 100 * l->growth;
 }
 
 void

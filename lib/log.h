@@ -138,23 +138,34 @@ void log_truncate(struct hlog *, long long size);
 
 void log_close(struct hlog *);
 
-/* A checkpoint is due from a log of this size on (see log_checkpoint_due). */
+/* By default, a checkpoint is due from a log of this size on. */
 #define LOG_CHECKPOINT_MIN	(1024 * 1024)
 
 /* Bytes in the log, appended records included. */
 size_t log_size(const struct hlog *);
 
 /*
- * Returns whether a checkpoint is due: the log holds at least
- * LOG_CHECKPOINT_MIN bytes and has grown by the growth percentage
- * (default 100: to twice what the last checkpoint wrote; before the
- * first, anything counts), as Redis rewrites its AOF
- * (auto-aof-rewrite-percentage).
+ * Returns whether a checkpoint is due: the log holds at least the
+ * minimum (LOG_CHECKPOINT_MIN unless set) and has grown by the growth
+ * percentage (default 100: to twice what the last checkpoint wrote,
+ * counting the state kept outside the log; before the first, anything
+ * counts), as Redis rewrites its AOF (auto-aof-rewrite-percentage and
+ * auto-aof-rewrite-min-size).
  */
 int log_checkpoint_due(const struct hlog *);
 
 /* Sets the growth percentage; 0 turns checkpoints off. */
 void log_set_growth(struct hlog *, unsigned long percent);
+
+/* Sets the size below which no checkpoint is due. */
+void log_set_checkpoint_min(struct hlog *, size_t bytes);
+
+/*
+ * Says how many bytes of state the caller keeps outside the log (a
+ * snapshot that the log's records follow): log_checkpoint_due() counts
+ * them as written by the last checkpoint.
+ */
+void log_set_outside(struct hlog *, size_t bytes);
 
 /* Called by log_checkpoint() to give, with log_keep(), what to keep. */
 typedef void log_keep_fn(struct hlog *, void *arg);
