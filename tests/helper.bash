@@ -108,7 +108,8 @@ port_open() {
 }
 
 # faulty OP:N[:ERRNO] CMD [ARG...]: run CMD with the N-th OP (write, fsync,
-# fdatasync or rename) failing, as tests/faults/faultfs.c describes.
+# fdatasync or rename) failing, as tests/faults/faultfs.c describes (with
+# HAKIT_FAULT_FORKED=1 in the environment, in the processes CMD forks).
 FAULTFS="$HAKIT_ROOT/tests/faults/faultfs.so"
 faulty() {
 	local spec=$1
