@@ -28,10 +28,11 @@
 #define LOG_MAGIC_LEN	8
 #define LOG_HDR_LEN	8
 #define FORK_RETRY_MS	1000	/* after a failed fork, try again then */
+#define RETIRED_MAX	4
 
+/* A record held: LEN bytes at OFF in the kvlog's data. */
 struct krec {
-	char *data;
-	size_t len;
+	size_t off, len;
 	long long end;		/* the log file's size once this record is in */
 	long long durable_at;
 };
@@ -62,6 +63,8 @@ struct kvlog {
 	struct reqid_table *pending;	/* ids of records not yet applied */
 	struct krec *rec;		/* rec[i] is position first + i */
 	size_t first, n, cap;
+	char *data;			/* the records held, end to end */
+	size_t dlen, dcap;
 	long long first_off;		/* where rec[0] begins in the file */
 	size_t durable;
 	long long dropped_at;		/* durable_at of the newest dropped */
@@ -69,6 +72,9 @@ struct kvlog {
 	unsigned long long last_epoch;	/* of the last record read */
 	size_t snap_pos;		/* DIR/snapshot's, 0 if none */
 	size_t snap_size;
+	int snap_fd;			/* DIR/snapshot, or -1 */
+	int retired[RETIRED_MAX];	/* replaced files, to close in a fork */
+	int nretired;
 	pid_t child;			/* writing DIR/snapshot.new, or 0 */
 	size_t child_pos, child_keys;
 	double fork_ms;
@@ -418,30 +424,74 @@ push(struct kvlog *kv, const char *rec, size_t len)
 		kv->cap = kv->cap ? 2 * kv->cap : 1024;
 		kv->rec = xrealloc(kv->rec, kv->cap * sizeof(*kv->rec));
 	}
+	if (kv->dcap - kv->dlen < len) {
+		kv->dcap = 2 * (kv->dlen + len) + 65536;
+		kv->data = xrealloc(kv->data, kv->dcap);
+	}
 	r = &kv->rec[kv->n];
-	r->data = xmemdup(rec, len);
+	r->off = kv->dlen;
 	r->len = len;
+	memcpy(kv->data + kv->dlen, rec, len);
+	kv->dlen += len;
 	r->end = (kv->n ? kv->rec[kv->n - 1].end : kv->first_off) +
 	    LOG_HDR_LEN + (long long)len;
 	r->durable_at = 0;
 	kv->n++;
 }
 
-/* Drops the first N records held (the snapshot has them). */
+/* The payload of the I-th record held. */
+static const char *
+payload(const struct kvlog *kv, size_t i)
+{
+	return kv->data + kv->rec[i].off;
+}
+
+/*
+ * Drops the first N records held (the snapshot has them): only the
+ * records kept are moved.
+ */
 static void
 drop(struct kvlog *kv, size_t n)
 {
-	size_t i;
+	size_t i, off;
 
 	if (n == 0)
 		return;
 	kv->dropped_at = kv->rec[n - 1].durable_at;
 	kv->first_off = kv->rec[n - 1].end;
-	for (i = 0; i < n; i++)
-		free(kv->rec[i].data);
+	off = n < kv->n ? kv->rec[n].off : kv->dlen;
+	memmove(kv->data, kv->data + off, kv->dlen - off);
+	kv->dlen -= off;
 	memmove(kv->rec, kv->rec + n, (kv->n - n) * sizeof(*kv->rec));
 	kv->n -= n;
 	kv->first += n;
+	for (i = 0; i < kv->n; i++)
+		kv->rec[i].off -= off;
+}
+
+/*
+ * Keeps FD, a replaced file's descriptor, open until the next fork: the
+ * child then holds it last, and its exit, not our close, frees the blocks.
+ */
+static void
+retire(struct kvlog *kv, int fd)
+{
+	if (fd == -1)
+		return;
+	if (kv->nretired == RETIRED_MAX)
+		close(kv->retired[--kv->nretired]);
+	kv->retired[kv->nretired++] = fd;
+}
+
+/* Opens DIR/snapshot (held open: replacing it then frees nothing here). */
+static int
+open_snapshot(const struct kvlog *kv)
+{
+	int fd = open(kv->snap, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1 && errno != ENOENT)
+		err(EXIT_FAIL, "%s", kv->snap);
+	return fd;
 }
 
 /* A record as log_open() replays it: a base record may come first. */
@@ -486,7 +536,7 @@ follow_snapshot(struct kvlog *kv, const char *dir)
 	for (held = 0; held < kv->n && kv->first + held <= kv->snap_pos;
 	    held++) {
 		pos = kv->first + held;
-		(void)kv_record_epoch(kv->rec[held].data, kv->rec[held].len,
+		(void)kv_record_epoch(payload(kv, held), kv->rec[held].len,
 		    &epoch);
 		if (epoch != epoch_at(&kv->st, pos))
 			errx(EXIT_USAGE, "%s: the record at position %zu is "
@@ -498,13 +548,12 @@ follow_snapshot(struct kvlog *kv, const char *dir)
 		kv->first = kv->snap_pos + 1;
 	for (i = 0; i < kv->n; i++) {
 		pos = kv->first + i;
-		(void)kv_record_epoch(kv->rec[i].data, kv->rec[i].len, &epoch);
+		(void)kv_record_epoch(payload(kv, i), kv->rec[i].len, &epoch);
 		if (epoch < epoch_at(&kv->st, pos - 1))
 			errx(EXIT_USAGE, "%s: bad record at position %zu",
 			    kv->path, pos);
 		note_epoch(&kv->st, epoch, pos);
-		note_request(kv->pending, kv->rec[i].data, kv->rec[i].len,
-		    pos);
+		note_request(kv->pending, payload(kv, i), kv->rec[i].len, pos);
 	}
 }
 
@@ -522,6 +571,7 @@ kv_open(const char *dir, int nosync)
 	kv->first = 1;
 	kv->first_off = LOG_MAGIC_LEN;
 	kv->recv_fd = -1;
+	kv->snap_fd = -1;
 	kv->pending = reqid_new();
 	kv->log = log_open(kv->path, on_replay, kv);
 	log_set_nosync(kv->log, nosync);
@@ -531,7 +581,8 @@ kv_open(const char *dir, int nosync)
 	if (load_snapshot(kv->snap, &kv->st, &why) == -1)
 		errx(EXIT_USAGE, "%s: %s", kv->snap, why);
 	kv->snap_pos = kv->st.applied;
-	if (stat(kv->snap, &sb) == 0) {
+	if ((kv->snap_fd = open_snapshot(kv)) != -1 &&
+	    fstat(kv->snap_fd, &sb) == 0) {
 		kv->snap_size = (size_t)sb.st_size;
 		log_set_outside(kv->log, kv->snap_size);
 	}
@@ -605,7 +656,7 @@ const char *
 kv_record(const struct kvlog *kv, size_t pos, size_t *len)
 {
 	*len = kv->rec[pos - kv->first].len;
-	return kv->rec[pos - kv->first].data;
+	return payload(kv, pos - kv->first);
 }
 
 unsigned long long
@@ -654,14 +705,15 @@ stop_child(struct kvlog *kv)
 void
 kv_close(struct kvlog *kv)
 {
-	size_t i;
-
 	stop_child(kv);
 	kv_receive_abort(kv);
 	log_close(kv->log);
-	for (i = 0; i < kv->n; i++)
-		free(kv->rec[i].data);
+	while (kv->nretired > 0)
+		close(kv->retired[--kv->nretired]);
+	if (kv->snap_fd != -1)
+		close(kv->snap_fd);
 	free(kv->rec);
+	free(kv->data);
 	state_free(&kv->st);
 	reqid_free(kv->pending);
 	free(kv->path);
@@ -683,16 +735,16 @@ kv_truncate(struct kvlog *kv, size_t pos)
 		errx(EXIT_FAIL, "%s: refusing to cut applied records", kv->path);
 	log_truncate(kv->log, pos < kv->first ? kv->first_off :
 	    kv->rec[pos - kv->first].end);
-	for (i = pos + 1 - kv->first; i < kv->n; i++)
-		free(kv->rec[i].data);
 	kv->n = pos + 1 - kv->first;
+	kv->dlen = kv->n > 0 ? kv->rec[kv->n - 1].off + kv->rec[kv->n - 1].len :
+	    0;
 	if (kv->durable > pos)
 		kv->durable = pos;
 	while (st->nep > 0 && st->ep[st->nep - 1].start > pos)
 		st->nep--;
 	reqid_clear(kv->pending);
 	for (i = st->applied + 1; i <= pos; i++)
-		note_request(kv->pending, kv->rec[i - kv->first].data,
+		note_request(kv->pending, payload(kv, i - kv->first),
 		    kv->rec[i - kv->first].len, i);
 }
 
@@ -700,18 +752,21 @@ void
 kv_apply(struct kvlog *kv, size_t pos, kv_apply_fn *fn, void *arg)
 {
 	struct kvstate *st = &kv->st;
-	const struct krec *r;
+	const char *rec;
+	size_t i, len;
 
 	if (pos > kv_count(kv))
 		pos = kv_count(kv);
 	while (st->applied < pos) {
-		r = &kv->rec[st->applied + 1 - kv->first];
+		i = st->applied + 1 - kv->first;
+		rec = payload(kv, i);
+		len = kv->rec[i].len;
 		st->applied++;
-		apply_one(st->map, r->data, r->len);
-		note_request(st->reqs, r->data, r->len, st->applied);
-		st->digest = digest_next(st->digest, r->data, r->len);
+		apply_one(st->map, rec, len);
+		note_request(st->reqs, rec, len, st->applied);
+		st->digest = digest_next(st->digest, rec, len);
 		if (fn != NULL)
-			fn(arg, st->applied, r->data, r->len);
+			fn(arg, st->applied, rec, len);
 	}
 	/* Every id of a record appended is now among the applied ones. */
 	if (st->applied == kv_count(kv))
@@ -775,7 +830,7 @@ keep_after(struct hlog *l, void *arg)
 
 	log_appendf(l, LOG_KEEP, NULL, NULL, "base\t%zu", k->pos);
 	for (i = k->pos + 1; i <= kv_count(k->kv); i++)
-		log_keep(l, k->kv->rec[i - k->kv->first].data,
+		log_keep(l, payload(k->kv, i - k->kv->first),
 		    k->kv->rec[i - k->kv->first].len);
 }
 
@@ -798,10 +853,12 @@ adopt(struct kvlog *kv, const char *tmp, size_t pos, const char *renamed)
 		err(EXIT_FAIL, "%s: rename to %s", tmp, kv->snap);
 	if (fsync_parent(kv->snap) == -1)
 		err(EXIT_FAIL, "%s: fsync the directory", kv->snap);
+	retire(kv, kv->snap_fd);
+	kv->snap_fd = open_snapshot(kv);
 	kv->snap_pos = pos;
 	kv->snap_size = (size_t)sb.st_size;
 	CRASH_POINT(renamed);
-	log_checkpoint(kv->log, keep_after, &k);
+	retire(kv, log_checkpoint_retire(kv->log, keep_after, &k));
 	log_set_outside(kv->log, kv->snap_size);
 	drop(kv, pos + 1 > kv_count(kv) ? kv->n : pos + 1 - kv->first);
 	kv->first = pos + 1;
@@ -813,11 +870,23 @@ adopt(struct kvlog *kv, const char *tmp, size_t pos, const char *renamed)
 	}
 }
 
+static int
+is_retired(const struct kvlog *kv, int fd)
+{
+	int i;
+
+	for (i = 0; i < kv->nretired; i++)
+		if (kv->retired[i] == fd)
+			return 1;
+	return 0;
+}
+
 /*
  * The snapshot child: writes the state it was forked with to FD, syncs
  * it and exits 0, or says why not and exits 1.  It holds none of the
  * parent's descriptors (sockets, locks, pipes), so that they close when
- * the parent dies, and on Linux it dies with the parent.
+ * the parent dies, but the retired files', which its exit frees; on Linux
+ * it dies with the parent.
  */
 static void __attribute__((noreturn))
 snapshot_child(const struct kvlog *kv, int fd, pid_t parent)
@@ -833,7 +902,7 @@ snapshot_child(const struct kvlog *kv, int fd, pid_t parent)
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	for (i = 0; i < (max > 0 && max < 65536 ? max : 65536); i++)
-		if (i != fd && i != STDERR_FILENO)
+		if (i != fd && i != STDERR_FILENO && !is_retired(kv, (int)i))
 			close((int)i);
 	if (write_snapshot(&kv->st, fd, &what) == -1) {
 		warn("%s: %s", kv->snapnew, what);
@@ -865,6 +934,8 @@ snapshot_start(struct kvlog *kv)
 	if (pid == 0)
 		snapshot_child(kv, fd, parent);
 	close(fd);
+	while (kv->nretired > 0)
+		close(kv->retired[--kv->nretired]);
 	kv->child = pid;
 	kv->child_pos = kv->st.applied;
 	kv->child_keys = strmap_count(kv->st.map);

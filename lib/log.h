@@ -50,10 +50,10 @@
  * whole log by the records a keep function gives it, the state a restart
  * needs written compactly, so the log grows with the live state, not the
  * history.  The new file is written beside the log (LOG.checkpoint),
- * synced, locked (filelock.h), renamed over the log and its directory
- * synced: a crash at any moment leaves the old log or the new one, both
- * complete; a leftover LOG.checkpoint is removed when the log is next
- * opened.  Crash points: log.checkpoint-synced (the new file is durable,
+ * with its preallocated zeros, synced, locked (filelock.h), renamed over
+ * the log and its directory synced: a crash at any moment leaves the old
+ * log or the new one, both complete; a leftover LOG.checkpoint is removed
+ * when the log is next opened.  Crash points: log.checkpoint-synced (the new file is durable,
  * not yet renamed), log.checkpoint-renamed (renamed, the directory not yet
  * synced).
  *
@@ -176,6 +176,15 @@ typedef void log_keep_fn(struct hlog *, void *arg);
  * the old log left as it was, if the new file cannot be written.
  */
 void log_checkpoint(struct hlog *, log_keep_fn *keep, void *arg);
+
+/*
+ * As log_checkpoint(), but returns the replaced file's descriptor, still
+ * open, instead of closing it.  The last close of a file that has lost
+ * its name frees its blocks, which can stop the caller for milliseconds:
+ * a caller that must not stop closes it where that costs it nothing (say,
+ * after forking a child that holds it too and closes it last).
+ */
+int log_checkpoint_retire(struct hlog *, log_keep_fn *keep, void *arg);
 
 /* Gives one record to keep; only inside a keep function. */
 void log_keep(struct hlog *, const char *rec, size_t len);
