@@ -63,9 +63,6 @@ daemon_abspath(const char *path)
 		s = xmalloc(n);
 		snprintf(s, n, "%s/%s", cwd, path);
 	}
-	if (strlen(s) > SOCK_MAX_PATH)
-		errx(EXIT_USAGE, "%s: a socket path may be at most %d bytes, "
-		    "and as an absolute path (%s) this one has %zu: use a "
-		    "shorter one", path, SOCK_MAX_PATH, s, strlen(s));
+	sock_check_path(path, s);
 	return s;
 }

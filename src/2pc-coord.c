@@ -722,7 +722,8 @@ parse_tx(char *line, char **txid, char *why, size_t whylen)
 
 	*txid = NULL;
 	if ((tab = strchr(line, '\t')) == NULL) {
-		snprintf(why, whylen, "no participant");
+		snprintf(why, whylen, "no participant (fields are separated by "
+		    "TABs)");
 		return NULL;
 	}
 	*tab = '\0';
@@ -853,7 +854,9 @@ client_line(struct wconn *c, char *line, size_t len, void *arg)
 	(void)arg;
 	if (strncmp(line, "TX ", 3) == 0) {
 		if ((x = parse_tx(line + 3, &txid, why, sizeof(why))) == NULL) {
-			wire_fail(c, why);
+			/* A bad transaction is an outcome, not a bad peer. */
+			wire_sendf(c, "OUTCOME %s\tabort\tbad input: %s",
+			    txid != NULL ? txid : "-", why);
 			return;
 		}
 		w = xcalloc(1, sizeof(*w));
@@ -871,14 +874,16 @@ client_line(struct wconn *c, char *line, size_t len, void *arg)
 
 		for (y = live; y != NULL; y = y->next)
 			pending++;
-		wire_sendf(c, "STATS syncs=%llu pending=%d remembered=%lu "
-		    "log=%zu", log_syncs(clog), pending, nremembered,
-		    log_size(clog));
+		wire_sendf(c, "STATS id=%s syncs=%llu pending=%d "
+		    "remembered=%lu log=%zu", cid, log_syncs(clog), pending,
+		    nremembered, log_size(clog));
 	} else if (n == 3 && strcmp(f[0], "ACK") == 0) {
 		/* An ack to a QUERY answer; our own connection gets one too. */
-	} else
-		wire_fail(c, "unknown verb or wrong arguments (TX, QUERY, "
-		    "STATS)");
+	} else {
+		snprintf(why, sizeof(why), "unknown verb or wrong arguments: "
+		    "%.20s (verbs: TX, QUERY, STATS)", n > 0 ? f[0] : "");
+		wire_fail(c, why);
+	}
 }
 
 static void
@@ -1223,16 +1228,25 @@ make_id(void)
 	log_flush(clog);
 }
 
-/* Aborts what was begun but never decided before the crash. */
+/*
+ * Aborts what was begun but never decided before the crash, and tells
+ * the participants we can reach: presumed abort would let them learn it
+ * when they ask, but a coordinator without a socket cannot be asked, and
+ * one still voting would otherwise vote yes to nobody and wait.
+ */
 static void
 recover(void)
 {
 	struct ctx *x, *next;
+	int i;
 
 	for (x = live; x != NULL; x = next) {
 		next = x->next;
-		if (x->st == C_VOTING)
-			abort_ctx(x, "coordinator restarted before deciding");
+		if (x->st != C_VOTING)
+			continue;
+		for (i = 0; i < x->n; i++)
+			x->cp[i].sent = part_conn(x->cp[i].p, NULL) != NULL;
+		abort_ctx(x, "coordinator restarted before deciding");
 	}
 	n_abort = 0;
 }
@@ -1246,9 +1260,10 @@ client(const char *sock)
 	size_t cap = 0, rcap = 0;
 	ssize_t n;
 	FILE *fp;
-	int fd, fl, status = EXIT_OK, aborted = 0;
+	int fd, fl, status = EXIT_OK, aborted = 0, malformed_lines = 0;
 
 	sock_ignore_sigpipe();
+	sock_check_path(sock, NULL);
 	if ((fd = sock_connect(sock)) == -1) {
 		warn("%s", sock);
 		return EXIT_UNAVAIL;
@@ -1279,7 +1294,9 @@ client(const char *sock)
 			status = EXIT_USAGE;
 			break;
 		}
-		if (strstr(reply, "\tcommit") == NULL)
+		if (strstr(reply, "\tabort\tbad input: ") != NULL)
+			malformed_lines = 1;
+		else if (strstr(reply, "\tcommit") == NULL)
 			aborted = 1;
 		printf("%s\n", reply + 8);
 		if (fflush(stdout) == EOF)
@@ -1290,45 +1307,50 @@ client(const char *sock)
 	fclose(fp);
 	if (fflush(stdout) == EOF)
 		err(EXIT_FAIL, "stdout");
-	return status != EXIT_OK ? status : aborted ? EXIT_FAIL : EXIT_OK;
+	return status != EXIT_OK ? status : malformed_lines ? EXIT_USAGE :
+	    aborted ? EXIT_FAIL : EXIT_OK;
 }
 
 /* Adds the participant operand NAME=SOCK. */
 static void
-add_operand(char *arg)
+add_operand(const char *arg)
 {
-	char *eq = strchr(arg, '='), *path;
+	char *name = xstrdup(arg), *eq = strchr(name, '='), *path;
 
-	if (eq == NULL || eq == arg || eq[1] == '\0')
+	if (eq == NULL || eq == name || eq[1] == '\0')
 		bad_usage("'%s' is not a participant: give NAME=SOCK", arg);
 	*eq = '\0';
 	path = daemon_abspath(eq + 1);
-	if (!wire_token_ok(arg) || strchr(arg, ',') != NULL ||
+	if (!wire_token_ok(name) || strchr(name, ',') != NULL ||
 	    !wire_token_ok(path) || strchr(path, ',') != NULL)
-		errx(EXIT_USAGE, "%s=%s: names and socket paths may not "
-		    "hold blanks, commas or control characters", arg, eq + 1);
-	if (operand_part(arg) != NULL)
-		errx(EXIT_USAGE, "participant %s named twice", arg);
-	part_find(arg, path, 1);
+		errx(EXIT_USAGE, "%s: names and socket paths may not hold "
+		    "blanks, commas or control characters", arg);
+	if (operand_part(name) != NULL)
+		errx(EXIT_USAGE, "participant %s named twice", name);
+	part_find(name, path, 1);
 	free(path);
+	free(name);
 }
 
 int
 main(int argc, char *argv[])
 {
-	const char *sock = NULL, *logpath = NULL;
+	const char *sock = NULL, *logpath = NULL, *csock = NULL;
 	char resolved[PATH_MAX];
 	mode_t mode = 0600;
 	unsigned long v, growth = 100;
-	int ch, i, nosync = 0, readyfd = -1, lfd = -1, status, stdin_flags;
+	int ch, i, nopt = 0, nosync = 0, readyfd = -1, lfd = -1, status;
+	int stdin_flags;
 
 	while ((ch = getopt(argc, argv, "AC:Sg:hj:l:m:r:s:t:Vw:")) != -1) {
+		nopt++;
 		switch (ch) {
 		case 'A':
 			any_uid = 1;
 			break;
 		case 'C':
-			return client(optarg);
+			csock = optarg;
+			break;
 		case 'S':
 			nosync = 1;
 			break;
@@ -1380,6 +1402,12 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (csock != NULL) {
+		if (nopt != 1 || argc != 0)
+			bad_usage("%s", "-C SOCK is a form of its own: it takes "
+			    "no other option or operand");
+		return client(csock);
+	}
 	if (logpath == NULL)
 		bad_usage("%s", "no log: give -l LOG");
 	known = strmap_new();
@@ -1406,7 +1434,6 @@ main(int argc, char *argv[])
 		csock_abs = xstrdup("-");
 	if (!wire_token_ok(cname) || !wire_token_ok(csock_abs))
 		errx(EXIT_USAGE, "log and socket paths may not hold blanks");
-	recover();
 	if (sock != NULL) {
 		daemon_mode = 1;
 		lfd = sock_listen(sock, mode);
@@ -1415,6 +1442,7 @@ main(int argc, char *argv[])
 	/* Recovery: meet every participant, resending undelivered commits. */
 	for (i = 0; i < nparts; i++)
 		part_conn(parts[i], NULL);
+	recover();
 	/* Non-blocking stdin, restored at exit: it may be a shared terminal. */
 	if ((stdin_flags = fcntl(STDIN_FILENO, F_GETFL)) != -1)
 		fcntl(STDIN_FILENO, F_SETFL, stdin_flags | O_NONBLOCK);

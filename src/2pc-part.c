@@ -140,7 +140,7 @@ usage(FILE *fp, int status)
 	    "                [-m mode] [-p prepare_cmd] [-r fd] [-t secs] -l log "
 	    "-s sock\n"
 	    "       2pc-part -L -s sock\n"
-	    "       2pc-part -F commit | abort -s sock txid [coordinator]\n");
+	    "       2pc-part -F commit | abort -s sock txid [coordinator-id]\n");
 	exit(status);
 }
 
@@ -471,8 +471,8 @@ abort_tx(struct ptx *tx, const char *why)
 	if (tx->st == S_ABORTED)
 		return;
 	if (tx->heur == 'c')
-		warnx("HEURISTIC HAZARD: %s was committed by the operator "
-		    "but the outcome is abort", tx->txid);
+		warnx("HEURISTIC HAZARD: %s (coordinator %s) was committed by "
+		    "the operator but the outcome is abort", tx->txid, tx->cid);
 	doubt_del(tx);
 	tx->st = S_ABORTED;
 	log_abort(tx, LOG_LAZY, NULL, NULL);
@@ -520,8 +520,8 @@ commit_tx(struct ptx *tx, struct wconn *c)
 		return;
 	}
 	if (tx->heur == 'a')
-		warnx("HEURISTIC HAZARD: %s was aborted by the operator "
-		    "but the outcome is commit", tx->txid);
+		warnx("HEURISTIC HAZARD: %s (coordinator %s) was aborted by "
+		    "the operator but the outcome is commit", tx->txid, tx->cid);
 	doubt_del(tx);
 	tx->st = S_COMMITTED;
 	tx->committing = 1;
@@ -1377,6 +1377,7 @@ client(const char *sock, const char *outcome, char **operand, int n)
 	int fd, fl, status = EXIT_OK;
 
 	sock_ignore_sigpipe();
+	sock_check_path(sock, NULL);
 	if ((fd = sock_connect(sock)) == -1) {
 		warn("%s", sock);
 		return EXIT_UNAVAIL;

@@ -565,6 +565,7 @@ main(int argc, char *argv[])
 			lease_path = optarg;
 			break;
 		case 's':
+			sock_check_path(optarg, NULL);
 			sock_path = optarg;
 			break;
 		case 't':
