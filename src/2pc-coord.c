@@ -889,13 +889,18 @@ client_line(struct wconn *c, char *line, size_t len, void *arg)
 static void
 on_accept(struct evloop *e, int fd, int events, void *arg)
 {
+	static unsigned long n;
+	char name[32];
 	int cfd;
 
 	(void)e;
 	(void)events;
 	(void)arg;
-	while ((cfd = sock_accept(fd, any_uid)) != -1)
-		wire_new(cfd, "client", client_line, NULL, NULL);
+	while ((cfd = sock_accept(fd, any_uid)) != -1) {
+		/* Each connection its own name, so traces can be merged. */
+		snprintf(name, sizeof(name), "client-%lu", ++n);
+		wire_new(cfd, name, client_line, NULL, NULL);
+	}
 }
 
 /* ---- stdin: at most -j transactions at a time, outcomes in order ---- */

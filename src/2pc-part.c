@@ -1183,14 +1183,19 @@ on_close(struct wconn *c, void *arg)
 static void
 on_accept(struct evloop *e, int fd, int events, void *arg)
 {
+	static unsigned long n;
+	char name[32];
 	int cfd;
 
 	(void)e;
 	(void)events;
 	(void)arg;
-	while ((cfd = sock_accept(fd, any_uid)) != -1)
-		wire_new(cfd, "peer", on_line, on_close,
+	while ((cfd = sock_accept(fd, any_uid)) != -1) {
+		/* Each connection its own name, so traces can be merged. */
+		snprintf(name, sizeof(name), "peer-%lu", ++n);
+		wire_new(cfd, name, on_line, on_close,
 		    xcalloc(1, sizeof(struct link)));
+	}
 }
 
 /* ---- recovery ---- */
