@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "evloop.h"
 #include "lease.h"
 #include "repl.h"
@@ -555,6 +556,8 @@ main(int argc, char *argv[])
 	double secs;
 	char *end;
 	int ch, status;
+
+	daemon_stdio();
 
 	while ((ch = getopt(argc, argv, "hL:s:t:vVw:")) != -1) {
 		switch (ch) {
