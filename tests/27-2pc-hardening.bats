@@ -76,6 +76,17 @@ resolved() {
 	wait "$(cat a.pid)" || status=$?
 	rm a.pid
 	assert_equal "$status" 0
+	# A coordinator started with its standard input closed still stops
+	# on SIGTERM (its signal pipe does not take descriptor 0).
+	mkfifo c.ready
+	2pc-coord -s c.sock -l c.log -r 3 b=b.sock 3>c.ready <&- 2>c.err &
+	echo $! >c.pid
+	read -r _ <c.ready
+	kill -TERM "$(cat c.pid)"
+	eventually process_ended "$(cat c.pid)"
+	wait "$(cat c.pid)" || status=$?
+	rm c.pid
+	assert_equal "$status" 0
 }
 
 @test "2pc hardening: a line longer than the input buffer is refused alone" {
