@@ -99,6 +99,13 @@ nemesis: all faults
 valgrind: all faults
 	tests/valgrind/run $(VALGRIND_TESTS)
 
+# The Promela model of two-phase commit, checked exhaustively with spin
+# (tests/model/2pc.pml; tests/model/run -q is the quick check that
+# tests/29-2pc-model.bats runs).
+model:
+	tests/model/run
+.PHONY: model
+
 demo: all
 	examples/demo.sh
 

@@ -1,4 +1,5 @@
 #include <err.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,17 @@
 #include "sock.h"
 #include "trace.h"
 #include "util.h"
+
+void
+daemon_stdio(void)
+{
+	int fd;
+
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) == -1 &&
+		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			_exit(EXIT_FAIL);
+}
 
 int
 daemon_parse_fd(const char *s)
@@ -63,9 +75,6 @@ daemon_abspath(const char *path)
 		s = xmalloc(n);
 		snprintf(s, n, "%s/%s", cwd, path);
 	}
-	if (strlen(s) > SOCK_MAX_PATH)
-		errx(EXIT_USAGE, "%s: a socket path may be at most %d bytes, "
-		    "and as an absolute path (%s) this one has %zu: use a "
-		    "shorter one", path, SOCK_MAX_PATH, s, strlen(s));
+	sock_check_path(path, s);
 	return s;
 }

@@ -12,6 +12,13 @@
 
 struct evloop;
 
+/*
+ * Opens /dev/null on whichever of descriptors 0, 1 and 2 is closed, so
+ * that no file, socket or pipe the daemon opens later takes their place
+ * (and is read as its input, or written with its output).  Call first.
+ */
+void daemon_stdio(void);
+
 /* Parses the -r operand; exits 2 on a bad one. */
 int daemon_parse_fd(const char *s);
 

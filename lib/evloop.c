@@ -154,7 +154,7 @@ read_signals(struct evloop *ev, int fd, int events, void *arg)
 	(void)arg;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		for (i = 0; i < n; i++)
-			if (ev->sigs[buf[i]].fn != NULL)
+			if (buf[i] < NSIG && ev->sigs[buf[i]].fn != NULL)
 				ev->sigs[buf[i]].fn(ev, buf[i],
 				    ev->sigs[buf[i]].arg);
 }

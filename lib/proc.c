@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -54,14 +55,56 @@ proc_init(struct evloop *ev)
 }
 
 /*
+ * Kills, with SIGKILL, every process descended from this one: those still
+ * below a child, and those that left their process group or session
+ * (setsid, timeout(1)) and were reparented here, since the guardian is
+ * their subreaper.  A killed process's children come here too, so the walk
+ * repeats until nothing is left.  Linux only (/proc); elsewhere only the
+ * process group is killed (by kill_group).
+ */
+static void
+kill_descendants(void)
+{
+#ifdef __linux__
+	char path[64], buf[4096], *p, *end;
+	int fd, killed;
+	ssize_t n;
+	long pid;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children",
+	    (long)getpid(), (long)getpid());
+	do {
+		killed = 0;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if ((fd = open(path, O_RDONLY)) == -1)
+			return;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return;
+		buf[n] = '\0';
+		for (p = buf; (pid = strtol(p, &end, 10)) > 0; p = end) {
+			kill((pid_t)pid, SIGKILL);
+			killed = 1;
+		}
+		if (killed)
+			(void)waitpid(-1, NULL, 0);
+	} while (killed);
+#endif
+}
+
+/*
  * Runs in the guardian, a child of the daemon leading the hook's process
  * group: when the daemon dies the kernel sends it SIGTERM
- * (PR_SET_PDEATHSIG), and it kills the whole group, itself included.
+ * (PR_SET_PDEATHSIG), and so does proc_kill(); it kills everything the hook
+ * started, then its group, itself included.
  */
 static void
 kill_group(int signo)
 {
 	(void)signo;
+	kill_descendants();
 	kill(0, SIGKILL);
 	_exit(137);
 }
@@ -89,6 +132,7 @@ guard(const char *cmd, int in, char *const env[], pid_t parent)
 	signal(SIGPIPE, SIG_DFL);
 #ifdef __linux__
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 #endif
 	if (getppid() != parent)
 		_exit(137);	/* the daemon is already gone */
@@ -112,6 +156,9 @@ guard(const char *cmd, int in, char *const env[], pid_t parent)
 	while (waitpid(hook, &st, 0) == -1)
 		if (errno != EINTR)
 			_exit(127);
+	/* What the hook left running is part of it: it ends with it. */
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	kill_descendants();
 	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
@@ -121,30 +168,26 @@ proc_spawn(const char *cmd, const char *input, size_t len,
 {
 	struct child *c;
 	pid_t parent = getpid(), pid;
-	int p[2];
-	ssize_t n;
+	FILE *in;
 
-	if (pipe(p) == -1) {
-		warn("pipe");
+	/* The input in an unlinked file: any size, and no write can block. */
+	if ((in = tmpfile()) == NULL ||
+	    (len > 0 && fwrite(input, 1, len, in) != len) ||
+	    fflush(in) == EOF || fseek(in, 0, SEEK_SET) == -1) {
+		warn("hook input");
+		if (in != NULL)
+			fclose(in);
 		return -1;
 	}
 	if ((pid = fork()) == -1) {
 		warn("fork");
-		close(p[0]);
-		close(p[1]);
+		fclose(in);
 		return -1;
 	}
-	if (pid == 0) {
-		close(p[1]);
-		guard(cmd, p[0], env, parent);
-	}
+	if (pid == 0)
+		guard(cmd, fileno(in), env, parent);
 	setpgid(pid, pid);
-	close(p[0]);
-	fcntl(p[1], F_SETFL, O_NONBLOCK);
-	n = len > 0 ? write(p[1], input, len) : 0;
-	close(p[1]);
-	if (n < 0 || (size_t)n != len)
-		warnx("hook input of %zu bytes did not fit in its pipe", len);
+	fclose(in);
 	c = xmalloc(sizeof(*c));
 	c->pid = pid;
 	c->fn = fn;
@@ -157,5 +200,6 @@ proc_spawn(const char *cmd, const char *input, size_t len,
 void
 proc_kill(pid_t pid)
 {
-	kill(-pid, SIGKILL);
+	/* The guardian kills the hook and all it started, then itself. */
+	kill(pid, SIGTERM);
 }

@@ -7,15 +7,21 @@
  * a process group of its own.  Its exit is reported through the event loop
  * (SIGCHLD via the self-pipe), never from a signal handler.
  *
- * Promise: a hook does not outlive its daemon.  Each hook runs under a
- * guardian process that leads the hook's process group; on Linux the
- * guardian gets SIGTERM when the daemon dies (PR_SET_PDEATHSIG) and kills
- * the whole group with SIGKILL, so neither the shell nor anything it
- * started (in the same group) can finish the hook's work later; a hook
- * whose daemon died before it started never runs CMD.
+ * Promise: a hook does not outlive its daemon, and nothing it started
+ * outlives the hook.  Each hook runs under a guardian process that leads
+ * the hook's process group and is the subreaper of everything below it
+ * (PR_SET_CHILD_SUBREAPER), so a process that leaves the group (setsid,
+ * timeout(1)) is still found.  When the daemon dies (PR_SET_PDEATHSIG) or
+ * proc_kill() is called, the guardian kills every descendant, then itself;
+ * when the hook exits, whatever it left running is killed before its
+ * status is reported.  So no prepare hook can finish the hook's work after
+ * a successor has run the abort hook, and no two hooks of one transaction
+ * overlap.  A hook whose daemon died before it started never runs CMD.
+ * INPUT is given in an unlinked temporary file, so it may be of any size
+ * and the daemon never blocks writing it.
  *
- * Weakness: INPUT is written to a pipe without blocking, so it must fit in
- * the pipe buffer (64 KiB on Linux); longer input is refused.
+ * Weakness: finding escaped descendants needs Linux's /proc; elsewhere
+ * only the hook's process group is killed.
  */
 #ifndef HAKIT_PROC_H
 #define HAKIT_PROC_H
@@ -39,7 +45,7 @@ void proc_init(struct evloop *ev);
 pid_t proc_spawn(const char *cmd, const char *input, size_t len,
     char *const env[], proc_exit_fn *fn, void *arg);
 
-/* Kills the hook's whole process group (guardian included) with SIGKILL. */
+/* Has the guardian kill the hook and everything it started. */
 void proc_kill(pid_t pid);
 
 #endif

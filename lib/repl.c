@@ -25,6 +25,7 @@
 #define TICK_MS		25	/* lease, lag and deadline checks */
 #define WINDOW		4096	/* records in flight to one backup */
 #define WAIT_MS		10000	/* default WAIT timeout */
+#define WAITING_MS	30000	/* how often a stuck backup says so */
 #define READY_MS	10000	/* a backup is ready by then at the latest */
 #define REFUSED_MS	1000	/* after refusing a primary, wait this long */
 #define CHUNK		16384	/* snapshot bytes in one CHUNK message */
@@ -960,6 +961,32 @@ send_sync(struct conn *u)
 }
 
 /*
+ * Says what a backup waits for, when that changes and then every
+ * WAITING_MS, so a stuck member is never silent; NULL: it waits no more.
+ */
+static void
+say_waiting(const char *fmt, ...)
+{
+	static char said[512];
+	static long long at;
+	char now[512];
+	va_list ap;
+
+	if (fmt == NULL) {
+		said[0] = '\0';
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(now, sizeof(now), fmt, ap);
+	va_end(ap);
+	if (strcmp(now, said) == 0 && ev_now_ms() - at < WAITING_MS)
+		return;
+	warnx("%s", now);
+	strcpy(said, now);
+	at = ev_now_ms();
+}
+
+/*
  * Tries to take the lease.  Returns 1 if we took over, 0 if someone holds
  * it or we may not (not in the in-sync set: then it is given back).
  */
@@ -973,6 +1000,11 @@ try_takeover(void)
 	if (lease_read(opt->lease, &st) == -1 ||
 	    !lease_insync(&st, mem->id, self)) {
 		lease_unlock(lockfd);
+		if (st.epoch > 0)
+			say_waiting("no primary holds %s, and this member "
+			    "(%.8s) may not take over: it is not in the in-sync "
+			    "set of epoch %llu; waiting for a member that is",
+			    opt->lease, mem->id, st.epoch);
 		ready();	/* nothing to follow; we may not lead */
 		return 0;
 	}
@@ -993,8 +1025,12 @@ follow(void)
 		return;
 	if (st.epoch > epoch)
 		epoch = st.epoch;
-	if ((fd = sock_connect(st.primary.sock)) == -1)
+	if ((fd = sock_connect(st.primary.sock)) == -1) {
+		say_waiting("cannot reach the primary of epoch %llu, %s: %s; "
+		    "trying again", st.epoch, st.primary.sock, strerror(errno));
 		return;
+	}
+	say_waiting(NULL);
 	upstream = conn_new(UPSTREAM, fd, "primary");
 	send_sync(upstream);
 }
@@ -1501,6 +1537,7 @@ on_accept(struct evloop *e, int fd, int events, void *arg)
 static void
 setup(const struct repl_opts *o)
 {
+	daemon_stdio();
 	opt = o;
 	readyfd = o->readyfd;
 	self = daemon_abspath(o->sock);

@@ -51,6 +51,19 @@ fill_addr(struct sockaddr_un *sun, const char *path)
 	return 0;
 }
 
+void
+sock_check_path(const char *given, const char *abs)
+{
+	if (strlen(given) > SOCK_MAX_PATH)
+		errx(EXIT_USAGE, "%s: a socket path may be at most %d bytes; "
+		    "this one has %zu: use a shorter one", given, SOCK_MAX_PATH,
+		    strlen(given));
+	if (abs != NULL && strlen(abs) > SOCK_MAX_PATH)
+		errx(EXIT_USAGE, "%s: a socket path may be at most %d bytes, "
+		    "and as an absolute path (%s) this one has %zu: use a "
+		    "shorter one", given, SOCK_MAX_PATH, abs, strlen(abs));
+}
+
 int
 sock_connect(const char *path)
 {
@@ -84,9 +97,9 @@ sock_listen(const char *path, mode_t mode)
 	struct stat st;
 	int fd;
 
+	sock_check_path(path, NULL);
 	if (fill_addr(&sun, path) == -1)
-		errx(EXIT_USAGE, "%s: a socket path may be at most %d bytes; "
-		    "this one has %zu", path, SOCK_MAX_PATH, strlen(path));
+		err(EXIT_FAIL, "%s", path);
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			errx(EXIT_FAIL, "%s: exists and is not a socket", path);

@@ -36,6 +36,13 @@ int sock_listen(const char *path, mode_t mode);
  */
 int sock_accept(int lfd, int any_uid);
 
+/*
+ * Exits 2 with a message naming the limit if the socket path GIVEN (as
+ * the user wrote it) is longer than SOCK_MAX_PATH, or if ABS, the
+ * absolute name peers will use (NULL if none), is.
+ */
+void sock_check_path(const char *given, const char *abs);
+
 /* Connects to PATH; returns a descriptor or -1 with errno set. */
 int sock_connect(const char *path);
 

@@ -106,6 +106,7 @@ struct ctx {
 	char *names;		/* remembered C_COMMITTED: "NAME,..." */
 	struct waiter *waiters;
 	long long timer;
+	long long decided_at;	/* C_COMMITTING: when */
 	struct ctx *prev, *next;	/* live list, or the remembered queue */
 };
 
@@ -140,7 +141,7 @@ usage(FILE *fp, int status)
 	    "usage: 2pc-coord [-AhSV] [-g growth] [-j jobs] [-m mode] [-r fd] "
 	    "[-s sock]\n"
 	    "                 [-t secs] [-w window] -l log name=sock ...\n"
-	    "       2pc-coord -C sock\n");
+	    "       2pc-coord [-j jobs] -C sock\n");
 	exit(status);
 }
 
@@ -271,7 +272,10 @@ parse_part_list(struct ctx *x, char *list)
 		if ((eq = strchr(p, '=')) == NULL)
 			return -1;
 		*eq = '\0';
-		cpart_add(x, part_find(p, eq + 1, 0), NULL);
+		/* A participant named again on the command line, maybe at
+		 * a new socket, is reached where it is now. */
+		cpart_add(x, operand_part(p) != NULL ? operand_part(p) :
+		    part_find(p, eq + 1, 0), NULL);
 	}
 	return 0;
 }
@@ -497,6 +501,7 @@ decided(void *arg)
 
 	CRASH_POINT("coord.decided");
 	x->st = C_COMMITTING;
+	x->decided_at = ev_now_ms();
 	for (i = 0; i < x->n; i++)
 		send_commit(x, &x->cp[i]);
 	CRASH_POINT("coord.commit-sent");
@@ -666,11 +671,11 @@ part_line(struct wconn *c, char *line, size_t len, void *arg)
 	int n, i;
 
 	(void)len;
-	n = wire_split(line, f, 5);
-	if (n >= 1 && strcmp(f[0], "ERR") == 0) {
+	if (strncmp(line, "ERR ", 4) == 0) {
 		warnx("%s: %s", p->name, line);
 		return;
 	}
+	n = wire_split(line, f, 5);
 	if (n == 2 && strcmp(f[0], "RECOVERED") == 0) {
 		p->recovered = 1;
 		return;
@@ -683,8 +688,6 @@ part_line(struct wconn *c, char *line, size_t len, void *arg)
 	}
 	x = strmap_get(known, f[2]);
 	cp = x != NULL ? find_cpart(x, p->name) : NULL;
-	if (cp != NULL && cp->p != p)
-		cp = NULL;
 	if (strcmp(f[0], "VOTE") == 0 && n >= 4) {
 		if (cp == NULL || x->st != C_VOTING || cp->voted || !cp->sent)
 			return;		/* late: the outcome is known */
@@ -708,6 +711,25 @@ part_line(struct wconn *c, char *line, size_t len, void *arg)
 
 /* ---- starting transactions ---- */
 
+/* The length of X's longest PREPARE line (see begun). */
+static size_t
+prepare_len(const struct ctx *x)
+{
+	size_t peers = 0, most = 0, n;
+	int i;
+
+	for (i = 0; i < x->n; i++)
+		peers += strlen(x->cp[i].p->name) + strlen(x->cp[i].p->sock) + 2;
+	for (i = 0; i < x->n; i++) {
+		n = strlen(x->cp[i].p->name) + strlen(x->cp[i].payload);
+		if (n > most)
+			most = n;
+	}
+	/* "PREPARE CID TXID SEQ NAME CSOCK PEERS PAYLOAD" */
+	return 8 + strlen(cid) + 1 + strlen(x->txid) + 21 + most + 1 +
+	    strlen(csock_abs) + 1 + peers;
+}
+
 /*
  * Parses "TXID<TAB>NAME=PAYLOAD..." (LINE is modified).  Returns a new,
  * unregistered transaction, or NULL with the reason in WHY and the txid
@@ -722,7 +744,8 @@ parse_tx(char *line, char **txid, char *why, size_t whylen)
 
 	*txid = NULL;
 	if ((tab = strchr(line, '\t')) == NULL) {
-		snprintf(why, whylen, "no participant");
+		snprintf(why, whylen, "no participant (fields are separated by "
+		    "TABs)");
 		return NULL;
 	}
 	*tab = '\0';
@@ -761,6 +784,11 @@ parse_tx(char *line, char **txid, char *why, size_t whylen)
 		}
 		free(check);
 		cpart_add(x, p, eq + 1);
+	}
+	if (prepare_len(x) > WIRE_MAX_LINE) {
+		snprintf(why, whylen, "too large: a PREPARE would be over %d "
+		    "bytes", WIRE_MAX_LINE);
+		goto bad;
 	}
 	return x;
 bad:
@@ -853,7 +881,9 @@ client_line(struct wconn *c, char *line, size_t len, void *arg)
 	(void)arg;
 	if (strncmp(line, "TX ", 3) == 0) {
 		if ((x = parse_tx(line + 3, &txid, why, sizeof(why))) == NULL) {
-			wire_fail(c, why);
+			/* A bad transaction is an outcome, not a bad peer. */
+			wire_sendf(c, "OUTCOME %s\tabort\tbad input: %s",
+			    txid != NULL ? txid : "-", why);
 			return;
 		}
 		w = xcalloc(1, sizeof(*w));
@@ -871,26 +901,33 @@ client_line(struct wconn *c, char *line, size_t len, void *arg)
 
 		for (y = live; y != NULL; y = y->next)
 			pending++;
-		wire_sendf(c, "STATS syncs=%llu pending=%d remembered=%lu "
-		    "log=%zu", log_syncs(clog), pending, nremembered,
-		    log_size(clog));
+		wire_sendf(c, "STATS id=%s syncs=%llu pending=%d "
+		    "remembered=%lu log=%zu", cid, log_syncs(clog), pending,
+		    nremembered, log_size(clog));
 	} else if (n == 3 && strcmp(f[0], "ACK") == 0) {
 		/* An ack to a QUERY answer; our own connection gets one too. */
-	} else
-		wire_fail(c, "unknown verb or wrong arguments (TX, QUERY, "
-		    "STATS)");
+	} else {
+		snprintf(why, sizeof(why), "unknown verb or wrong arguments: "
+		    "%.20s (verbs: TX, QUERY, STATS)", n > 0 ? f[0] : "");
+		wire_fail(c, why);
+	}
 }
 
 static void
 on_accept(struct evloop *e, int fd, int events, void *arg)
 {
+	static unsigned long n;
+	char name[32];
 	int cfd;
 
 	(void)e;
 	(void)events;
 	(void)arg;
-	while ((cfd = sock_accept(fd, any_uid)) != -1)
-		wire_new(cfd, "client", client_line, NULL, NULL);
+	while ((cfd = sock_accept(fd, any_uid)) != -1) {
+		/* Each connection its own name, so traces can be merged. */
+		snprintf(name, sizeof(name), "client-%lu", ++n);
+		wire_new(cfd, name, client_line, NULL, NULL);
+	}
 }
 
 /* ---- stdin: at most -j transactions at a time, outcomes in order ---- */
@@ -898,6 +935,7 @@ on_accept(struct evloop *e, int fd, int events, void *arg)
 static char *inbuf;
 static size_t inlen, incap;
 static int stdin_eof;
+static int skipping;	/* the rest of a line too long is being dropped */
 
 static void
 stdin_line(char *line, size_t len)
@@ -935,7 +973,13 @@ stdin_take(void)
 		return;
 	}
 	while (out_pending < jobs && start < end) {
-		if ((nl = memchr(start, '\n', (size_t)(end - start))) == NULL) {
+		nl = memchr(start, '\n', (size_t)(end - start));
+		if (skipping) {
+			start = nl != NULL ? nl + 1 : end;
+			skipping = nl == NULL;
+			continue;
+		}
+		if (nl == NULL) {
 			if (!stdin_eof)
 				break;
 			nl = end;	/* a last line without a newline */
@@ -972,8 +1016,13 @@ stdin_readable(struct evloop *e, int fd, int events, void *arg)
 		stdin_eof = 1;
 	inlen += (size_t)n;
 	stdin_take();
-	if (inlen > WIRE_MAX_LINE + 1 && memchr(inbuf, '\n', inlen) == NULL)
-		errx(EXIT_USAGE, "stdin: line too long");
+	if (inlen > WIRE_MAX_LINE && memchr(inbuf, '\n', inlen) == NULL) {
+		/* A line over the limit: its outcome now, its rest dropped. */
+		inbuf[inlen] = '\0';
+		stdin_line(inbuf, inlen);
+		inlen = 0;
+		skipping = 1;
+	}
 	if (stdin_eof || out_pending >= jobs)
 		ev_del_fd(e, fd, EV_READ);	/* resumed by stdin_resume */
 }
@@ -1038,6 +1087,23 @@ send_horizon(void)
 		}
 }
 
+/*
+ * P owes X's acknowledgement: reconnect if need be, and say so, every
+ * WARN_EVERY_MS, if it is reachable but has not answered for that long.
+ */
+static void
+unacked(struct ctx *x, struct part *p)
+{
+	long long now = ev_now_ms();
+
+	if (part_conn(p, x->txid) != NULL && now - x->decided_at >=
+	    WARN_EVERY_MS && now - p->warned >= WARN_EVERY_MS) {
+		warnx("%s: has not acknowledged the commit of %s for %lld s",
+		    p->name, x->txid, (now - x->decided_at) / 1000);
+		p->warned = now;
+	}
+}
+
 static long
 housekeeping(struct evloop *e, long long id, void *arg)
 {
@@ -1051,7 +1117,7 @@ housekeeping(struct evloop *e, long long id, void *arg)
 		if (x->st == C_COMMITTING)
 			for (i = 0; i < x->n; i++)
 				if (!x->cp[i].acked)
-					part_conn(x->cp[i].p, x->txid);
+					unacked(x, x->cp[i].p);
 	f = finished();
 	if (f == 1 || (f == -1 && drain_deadline != 0 &&
 	    ev_now_ms() >= drain_deadline))
@@ -1223,112 +1289,200 @@ make_id(void)
 	log_flush(clog);
 }
 
-/* Aborts what was begun but never decided before the crash. */
+/*
+ * Aborts what was begun but never decided before the crash, and tells
+ * the participants we can reach: presumed abort would let them learn it
+ * when they ask, but a coordinator without a socket cannot be asked, and
+ * one still voting would otherwise vote yes to nobody and wait.
+ */
 static void
 recover(void)
 {
 	struct ctx *x, *next;
+	int i;
 
 	for (x = live; x != NULL; x = next) {
 		next = x->next;
-		if (x->st == C_VOTING)
-			abort_ctx(x, "coordinator restarted before deciding");
+		if (x->st != C_VOTING)
+			continue;
+		for (i = 0; i < x->n; i++)
+			x->cp[i].sent = part_conn(x->cp[i].p, NULL) != NULL;
+		abort_ctx(x, "coordinator restarted before deciding");
 	}
 	n_abort = 0;
 }
 
 /* ---- client mode ---- */
 
+#define BAD_INPUT	"abort\tbad input: "
+
+/* A transaction the client sent, in input order, and its outcome. */
+struct sent {
+	char *txid;		/* as the outcome line will name it */
+	char *outcome;		/* NULL until it came */
+};
+
+/* The txid an outcome line for LINE names: "-" for a line without one. */
+static char *
+line_txid(const char *line)
+{
+	const char *tab = strchr(line, '\t');
+	char *txid = xmemdup(line, tab != NULL ? (size_t)(tab - line) : 0);
+
+	if (tab == NULL || !wire_token_ok(txid)) {
+		free(txid);
+		txid = xstrdup("-");
+	}
+	return txid;
+}
+
+/*
+ * The client form: sends stdin's lines as transactions, up to -j at a
+ * time, and prints their outcome lines in input order.  Returns the exit
+ * status the first form would have.
+ */
 static int
 client(const char *sock)
 {
+	struct sent *q = xcalloc((size_t)jobs, sizeof(*q));
+	size_t head = 0, inflight = 0, i, cap = 0, rcap = 0;
 	char *line = NULL, *reply = NULL, *tab;
-	size_t cap = 0, rcap = 0;
+	int fd, fl, status = EXIT_OK, aborted = 0, bad = 0, more = 1;
 	ssize_t n;
-	FILE *fp;
-	int fd, fl, status = EXIT_OK, aborted = 0;
+	FILE *in, *out;		/* one stream each way: replies may pile up */
 
 	sock_ignore_sigpipe();
+	sock_check_path(sock, NULL);
 	if ((fd = sock_connect(sock)) == -1) {
 		warn("%s", sock);
 		return EXIT_UNAVAIL;
 	}
 	fl = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	if ((fp = fdopen(fd, "r+")) == NULL)
+	if ((in = fdopen(fd, "r")) == NULL || (fd = dup(fd)) == -1 ||
+	    (out = fdopen(fd, "w")) == NULL)
 		err(EXIT_FAIL, "fdopen");
-	while ((n = getline(&line, &cap, stdin)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		fprintf(fp, "TX %s\n", line);
-		if (fflush(fp) == EOF ||
-		    (n = getline(&reply, &rcap, fp)) <= 0) {
-			/* The transaction may have committed or not. */
-			if ((tab = strchr(line, '\t')) != NULL)
-				*tab = '\0';
-			printf("%s\tunknown\tconnection lost: resubmit the same "
-			    "line to learn the outcome\n", line);
+	for (;;) {
+		while (more && inflight < (size_t)jobs) {
+			if ((n = getline(&line, &cap, stdin)) <= 0) {
+				more = 0;
+				break;
+			}
+			if (line[n - 1] == '\n')
+				line[--n] = '\0';
+			fprintf(out, "TX %s\n", line);
+			q[(head + inflight++) % jobs].txid = line_txid(line);
+		}
+		if (inflight == 0)
+			break;
+		if (fflush(out) == EOF || (n = getline(&reply, &rcap, in)) <= 0) {
+			/* They may have committed or not. */
+			for (i = 0; i < inflight; i++) {
+				struct sent *t = &q[(head + i) % jobs];
+
+				printf("%s\t%s\n", t->txid, t->outcome != NULL ?
+				    t->outcome : "unknown\tconnection lost: "
+				    "resubmit the same line to learn the outcome");
+			}
 			warnx("%s: connection lost", sock);
 			status = EXIT_UNAVAIL;
 			break;
 		}
 		if (reply[n - 1] == '\n')
 			reply[--n] = '\0';
-		if (strncmp(reply, "OUTCOME ", 8) != 0) {
+		if (strncmp(reply, "OUTCOME ", 8) != 0 ||
+		    (tab = strchr(reply + 8, '\t')) == NULL) {
 			warnx("%s", reply);
 			status = EXIT_USAGE;
 			break;
 		}
-		if (strstr(reply, "\tcommit") == NULL)
-			aborted = 1;
-		printf("%s\n", reply + 8);
+		*tab = '\0';
+		for (i = 0; i < inflight; i++) {
+			struct sent *t = &q[(head + i) % jobs];
+
+			if (t->outcome == NULL && strcmp(t->txid, reply + 8) == 0) {
+				t->outcome = xstrdup(tab + 1);
+				break;
+			}
+		}
+		if (i == inflight) {
+			warnx("%s: an outcome for %s, which was not sent", sock,
+			    reply + 8);
+			status = EXIT_USAGE;
+			break;
+		}
+		while (inflight > 0 && q[head].outcome != NULL) {
+			struct sent *t = &q[head];
+
+			if (strncmp(t->outcome, BAD_INPUT,
+			    sizeof(BAD_INPUT) - 1) == 0)
+				bad = 1;
+			else if (strcmp(t->outcome, "commit") != 0)
+				aborted = 1;
+			printf("%s\t%s\n", t->txid, t->outcome);
+			free(t->txid);
+			free(t->outcome);
+			t->txid = t->outcome = NULL;
+			head = (head + 1) % jobs;
+			inflight--;
+		}
 		if (fflush(stdout) == EOF)
 			err(EXIT_FAIL, "stdout");
 	}
 	free(line);
 	free(reply);
-	fclose(fp);
+	free(q);
+	fclose(in);
+	fclose(out);
 	if (fflush(stdout) == EOF)
 		err(EXIT_FAIL, "stdout");
-	return status != EXIT_OK ? status : aborted ? EXIT_FAIL : EXIT_OK;
+	return status != EXIT_OK ? status : bad ? EXIT_USAGE :
+	    aborted ? EXIT_FAIL : EXIT_OK;
 }
 
 /* Adds the participant operand NAME=SOCK. */
 static void
-add_operand(char *arg)
+add_operand(const char *arg)
 {
-	char *eq = strchr(arg, '='), *path;
+	char *name = xstrdup(arg), *eq = strchr(name, '='), *path;
 
-	if (eq == NULL || eq == arg || eq[1] == '\0')
+	if (eq == NULL || eq == name || eq[1] == '\0')
 		bad_usage("'%s' is not a participant: give NAME=SOCK", arg);
 	*eq = '\0';
 	path = daemon_abspath(eq + 1);
-	if (!wire_token_ok(arg) || strchr(arg, ',') != NULL ||
+	if (!wire_token_ok(name) || strchr(name, ',') != NULL ||
 	    !wire_token_ok(path) || strchr(path, ',') != NULL)
-		errx(EXIT_USAGE, "%s=%s: names and socket paths may not "
-		    "hold blanks, commas or control characters", arg, eq + 1);
-	if (operand_part(arg) != NULL)
-		errx(EXIT_USAGE, "participant %s named twice", arg);
-	part_find(arg, path, 1);
+		errx(EXIT_USAGE, "%s: names and socket paths may not hold "
+		    "blanks, commas or control characters", arg);
+	if (operand_part(name) != NULL)
+		errx(EXIT_USAGE, "participant %s named twice", name);
+	part_find(name, path, 1);
 	free(path);
+	free(name);
 }
 
 int
 main(int argc, char *argv[])
 {
-	const char *sock = NULL, *logpath = NULL;
+	const char *sock = NULL, *logpath = NULL, *csock = NULL;
 	char resolved[PATH_MAX];
 	mode_t mode = 0600;
 	unsigned long v, growth = 100;
-	int ch, i, nosync = 0, readyfd = -1, lfd = -1, status, stdin_flags;
+	int ch, i, nopt = 0, jobs_given = 0, nosync = 0, readyfd = -1, lfd = -1;
+	int status;
+	int stdin_flags;
+
+	daemon_stdio();
 
 	while ((ch = getopt(argc, argv, "AC:Sg:hj:l:m:r:s:t:Vw:")) != -1) {
+		nopt++;
 		switch (ch) {
 		case 'A':
 			any_uid = 1;
 			break;
 		case 'C':
-			return client(optarg);
+			csock = optarg;
+			break;
 		case 'S':
 			nosync = 1;
 			break;
@@ -1347,6 +1501,7 @@ main(int argc, char *argv[])
 				bad_usage("bad -j '%s': give a number of "
 				    "transactions from 1 to 100000", optarg);
 			jobs = (long)v;
+			jobs_given = 1;
 			break;
 		case 'l':
 			logpath = optarg;
@@ -1380,6 +1535,12 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (csock != NULL) {
+		if (nopt != 1 + (jobs_given != 0) || argc != 0)
+			bad_usage("%s", "-C SOCK takes no other option than -j, "
+			    "and no operand");
+		return client(csock);
+	}
 	if (logpath == NULL)
 		bad_usage("%s", "no log: give -l LOG");
 	known = strmap_new();
@@ -1406,7 +1567,6 @@ main(int argc, char *argv[])
 		csock_abs = xstrdup("-");
 	if (!wire_token_ok(cname) || !wire_token_ok(csock_abs))
 		errx(EXIT_USAGE, "log and socket paths may not hold blanks");
-	recover();
 	if (sock != NULL) {
 		daemon_mode = 1;
 		lfd = sock_listen(sock, mode);
@@ -1415,6 +1575,7 @@ main(int argc, char *argv[])
 	/* Recovery: meet every participant, resending undelivered commits. */
 	for (i = 0; i < nparts; i++)
 		part_conn(parts[i], NULL);
+	recover();
 	/* Non-blocking stdin, restored at exit: it may be a shared terminal. */
 	if ((stdin_flags = fcntl(STDIN_FILENO, F_GETFL)) != -1)
 		fcntl(STDIN_FILENO, F_SETFL, stdin_flags | O_NONBLOCK);

@@ -81,8 +81,10 @@ struct ptx {
 	char *name, *cname, *csock, *peers, *payload;	/* payload escaped */
 	struct wconn *voter;	/* who waits for our vote */
 	struct wconn *ackto;	/* who waits for our commit ack */
+	struct wconn *oper;	/* the operator waiting for a heuristic */
 	pid_t hook;
-	long long hook_timer;
+	long long hook_timer;	/* prepare: its time limit; others: slow */
+	long long hook_since;
 	long long ask_at;	/* when to ask about it next */
 	long long query_at;	/* since when a QUERY is unanswered, or 0 */
 	long long doubt_since, warned_at;
@@ -121,6 +123,15 @@ static struct evloop *ev;
 static struct hlog *plog;
 static struct strmap *txs;		/* "CID TXID" -> struct ptx */
 static struct strmap *outs;		/* socket path -> struct wconn */
+static struct strmap *coords;		/* coordinator id -> its connection */
+/*
+ * Coordinator id -> the sequence number of its first PREPARE this log
+ * received (an unsigned long long *).  A transaction numbered from there
+ * on that this log does not know never reached this participant; one
+ * numbered below may have reached an earlier copy of it (a lost log), so
+ * no one may be told it was never prepared here.
+ */
+static struct strmap *floors;
 static struct ptx *doubt;		/* in-doubt list head */
 static const char *prepare_cmd, *commit_cmd, *abort_cmd;
 static long timeout_ms = 5000;
@@ -140,7 +151,7 @@ usage(FILE *fp, int status)
 	    "                [-m mode] [-p prepare_cmd] [-r fd] [-t secs] -l log "
 	    "-s sock\n"
 	    "       2pc-part -L -s sock\n"
-	    "       2pc-part -F commit | abort -s sock txid [coordinator]\n");
+	    "       2pc-part -F commit | abort -s sock txid [coordinator-id]\n");
 	exit(status);
 }
 
@@ -376,6 +387,8 @@ action_done(void *arg, int status)
 	int commit = action_is_commit(tx);
 
 	pool_done(&actions, tx);
+	ev_del_timer(ev, tx->hook_timer);
+	tx->hook_timer = 0;
 	if (status != 0) {
 		warnx("%s: %s hook failed (status %d); retrying", tx->txid,
 		    commit ? "commit" : "abort", status);
@@ -441,6 +454,20 @@ run_action(struct ptx *tx)
 	pool_run(&actions, tx);
 }
 
+/* Says, every WARN_EVERY_MS, that TX's commit or abort hook still runs. */
+static long
+action_slow(struct evloop *e, long long id, void *arg)
+{
+	struct ptx *tx = arg;
+
+	(void)e;
+	(void)id;
+	warnx("%s: the %s hook has run for %lld s and holds one of the %ld "
+	    "hook slots", tx->txid, action_is_commit(tx) ? "commit" : "abort",
+	    (ev_now_ms() - tx->hook_since) / 1000, jobs);
+	return WARN_EVERY_MS;
+}
+
 static pid_t
 start_action_hook(struct ptx *tx)
 {
@@ -455,6 +482,8 @@ start_action_hook(struct ptx *tx)
 		ev_add_timer(ev, RETRY_HOOK_MS, retry_action, tx);
 		return 0;
 	}
+	tx->hook_since = ev_now_ms();
+	tx->hook_timer = ev_add_timer(ev, WARN_EVERY_MS, action_slow, tx);
 	return pid;
 }
 
@@ -471,8 +500,8 @@ abort_tx(struct ptx *tx, const char *why)
 	if (tx->st == S_ABORTED)
 		return;
 	if (tx->heur == 'c')
-		warnx("HEURISTIC HAZARD: %s was committed by the operator "
-		    "but the outcome is abort", tx->txid);
+		warnx("HEURISTIC HAZARD: %s (coordinator %s) was committed by "
+		    "the operator but the outcome is abort", tx->txid, tx->cid);
 	doubt_del(tx);
 	tx->st = S_ABORTED;
 	log_abort(tx, LOG_LAZY, NULL, NULL);
@@ -515,13 +544,19 @@ commit_tx(struct ptx *tx, struct wconn *c)
 		return;
 	}
 	if (tx->st != S_PREPARED) {
-		warnx("%s: COMMIT for a transaction that is %s; ignored",
-		    tx->txid, tx->st == S_ABORTED ? "aborted" : "not prepared");
+		if (tx->st == S_ABORTED && tx->prepared)
+			warnx("HAZARD: COMMIT for %s (coordinator %s), which "
+			    "this participant aborted after voting yes",
+			    tx->txid, tx->cid);
+		else
+			warnx("%s: COMMIT for a transaction that is %s; "
+			    "ignored", tx->txid, tx->st == S_ABORTED ?
+			    "aborted" : "not prepared");
 		return;
 	}
 	if (tx->heur == 'a')
-		warnx("HEURISTIC HAZARD: %s was aborted by the operator "
-		    "but the outcome is commit", tx->txid);
+		warnx("HEURISTIC HAZARD: %s (coordinator %s) was aborted by "
+		    "the operator but the outcome is commit", tx->txid, tx->cid);
 	doubt_del(tx);
 	tx->st = S_COMMITTED;
 	tx->committing = 1;
@@ -659,6 +694,33 @@ intent_durable(void *arg)
 	pool_run(&prepares, tx);
 }
 
+/* Returns whether this log can tell that (CID, SEQ) never reached us. */
+static int
+vouches(const char *cid, unsigned long long seq)
+{
+	unsigned long long *floor = strmap_get(floors, cid);
+
+	return floor != NULL && seq >= *floor;
+}
+
+/* Notes SEQ as CID's floor if it is the first (or, replayed, lowest). */
+static void
+note_floor(const char *cid, unsigned long long seq, int log)
+{
+	unsigned long long *floor = strmap_get(floors, cid);
+
+	if (floor != NULL && *floor <= seq)
+		return;
+	if (floor == NULL) {
+		floor = xmalloc(sizeof(*floor));
+		strmap_put(floors, cid, floor);
+	}
+	*floor = seq;
+	if (log)
+		log_appendf(plog, LOG_LAZY, NULL, NULL, "L\t%s\t%llu", cid,
+		    seq);
+}
+
 /* Parses a sequence number into *SEQ; returns 0, or -1 if S is none. */
 static int
 parse_seq(const char *s, unsigned long long *seq)
@@ -706,6 +768,9 @@ on_prepare(struct wconn *c, struct link *lk, char **f)
 		return;
 	}
 	CRASH_POINT("part.prepare-received");
+	/* Lazy, but written with (and so as durable as) the forced record
+	 * that follows. */
+	note_floor(f[1], seq, 1);
 	tx = tx_new(f[1], f[2], seq);
 	tx->st = S_INTENT;
 	info[0] = f[4];
@@ -742,7 +807,6 @@ out_conn(const char *sock)
 		return NULL;
 	lk = xcalloc(1, sizeof(*lk));
 	lk->sock = xstrdup(sock);
-	lk->asked = strmap_new();
 	c = wire_new(fd, sock, on_line, on_close, lk);
 	strmap_put(outs, sock, c);
 	return c;
@@ -754,6 +818,8 @@ ask_on(struct wconn *c, struct ptx *tx, char *what, const char *line)
 {
 	struct link *lk = wire_arg(c);
 
+	if (lk->asked == NULL)
+		lk->asked = strmap_new();
 	strmap_put(lk->asked, tx->key, what);
 	wire_send(c, line, strlen(line));
 }
@@ -813,7 +879,9 @@ ask(struct ptx *tx)
 	int answering = 0;
 	char *line, what;
 
-	if (strcmp(tx->csock, "-") != 0 && (c = out_conn(tx->csock)) != NULL) {
+	/* The coordinator's socket, or the connection it opened to us. */
+	if ((strcmp(tx->csock, "-") != 0 && (c = out_conn(tx->csock)) != NULL) ||
+	    (c = strmap_get(coords, tx->cid)) != NULL) {
 		if (tx->query_at == 0)
 			tx->query_at = now;
 		line = xasprintf("QUERY %s %s %s", tx->cid, tx->txid,
@@ -872,9 +940,11 @@ reply_durable(void *arg)
 }
 
 /*
- * STATUS CID TXID from a peer: our state.  "aborted" is said only once an
- * abort is durable here, and a transaction we never voted on is aborted
- * first (forced), so that we can never vote yes on it later.
+ * STATUS CID TXID SEQ from a peer: our state.  "aborted" is said only
+ * once an abort is durable here, and a transaction we never voted on is
+ * aborted first (forced), so that we can never vote yes on it later; but
+ * only if this log can vouch that the transaction never reached us (see
+ * floors): else it is "unknown", which keeps the asker waiting.
  */
 static void
 on_status(struct wconn *c, const char *cid, const char *txid,
@@ -889,6 +959,10 @@ on_status(struct wconn *c, const char *cid, const char *txid,
 	}
 	if (tx != NULL && tx->st == S_COMMITTED) {
 		wire_sendf(c, "STATE %s %s committed", cid, txid);
+		return;
+	}
+	if (tx == NULL && !vouches(cid, seq)) {
+		wire_sendf(c, "STATE %s %s unknown", cid, txid);
 		return;
 	}
 	if (tx == NULL)
@@ -947,7 +1021,7 @@ heuristic_durable(void *arg)
 
 	warnx("%s: HEURISTIC %s forced by the operator", tx->txid,
 	    tx->heur == 'c' ? "commit" : "abort");
-	send_to(&tx->ackto, "OK %s heuristic %s", tx->txid,
+	send_to(&tx->oper, "OK %s heuristic %s", tx->txid,
 	    tx->heur == 'c' ? "commit" : "abort");
 	run_action(tx);
 }
@@ -976,7 +1050,7 @@ on_heuristic(struct wconn *c, char **f, int n)
 	}
 	found->heur = f[2][0];
 	wire_hold(c);
-	found->ackto = c;
+	found->oper = c;
 	log_appendf(plog, LOG_FORCED, heuristic_durable, found, "H\t%s\t%s\t%s",
 	    found->cid, found->txid, f[2]);
 }
@@ -998,6 +1072,7 @@ on_recover(struct wconn *c, struct link *lk, char **f)
 	free(lk->cname);
 	lk->cid = xstrdup(f[1]);
 	lk->cname = xstrdup(f[2]);
+	strmap_put(coords, lk->cid, c);
 	wire_set_peer(c, "coord");
 	for (tx = doubt; tx != NULL; tx = tx->dnext)
 		if (strcmp(tx->cid, f[1]) == 0) {
@@ -1062,7 +1137,7 @@ finished(const struct ptx *tx)
 	return (tx->st == S_COMMITTED || tx->st == S_ABORTED) &&
 	    (tx->done || (!tx->intent && !tx->prepared)) && tx->hook == 0 &&
 	    !tx->queued && !tx->committing && tx->voter == NULL &&
-	    tx->ackto == NULL;
+	    tx->ackto == NULL && tx->oper == NULL;
 }
 
 struct horizon {
@@ -1172,6 +1247,8 @@ on_close(struct wconn *c, void *arg)
 
 	if (lk->sock != NULL && strmap_get(outs, lk->sock) == c)
 		strmap_del(outs, lk->sock);
+	if (lk->cid != NULL && strmap_get(coords, lk->cid) == c)
+		strmap_del(coords, lk->cid);
 	if (lk->asked != NULL)
 		strmap_free(lk->asked);
 	free(lk->sock);
@@ -1183,14 +1260,19 @@ on_close(struct wconn *c, void *arg)
 static void
 on_accept(struct evloop *e, int fd, int events, void *arg)
 {
+	static unsigned long n;
+	char name[32];
 	int cfd;
 
 	(void)e;
 	(void)events;
 	(void)arg;
-	while ((cfd = sock_accept(fd, any_uid)) != -1)
-		wire_new(cfd, "peer", on_line, on_close,
+	while ((cfd = sock_accept(fd, any_uid)) != -1) {
+		/* Each connection its own name, so traces can be merged. */
+		snprintf(name, sizeof(name), "peer-%lu", ++n);
+		wire_new(cfd, name, on_line, on_close,
 		    xcalloc(1, sizeof(struct link)));
+	}
 }
 
 /* ---- recovery ---- */
@@ -1220,6 +1302,13 @@ replay(void *arg, const char *rec, size_t len)
 	if (n < 3 || strlen(f[0]) != 1 || !wire_token_ok(f[1]) ||
 	    !wire_token_ok(f[2]))
 		malformed();
+	if (f[0][0] == 'L') {
+		if (n != 3 || parse_seq(f[2], &seq) == -1)
+			malformed();
+		note_floor(f[1], seq, 0);
+		free(copy);
+		return;
+	}
 	if (strchr("IPAF", f[0][0]) != NULL &&
 	    (n < 4 || parse_seq(f[3], &seq) == -1))
 		malformed();
@@ -1301,9 +1390,17 @@ keep_one(const char *key, void *val, void *arg)
 }
 
 static void
+keep_floor(const char *cid, void *val, void *arg)
+{
+	log_appendf(arg, LOG_KEEP, NULL, NULL, "L\t%s\t%llu", cid,
+	    *(unsigned long long *)val);
+}
+
+static void
 keep(struct hlog *l, void *arg)
 {
 	(void)arg;
+	strmap_each(floors, keep_floor, l);
 	strmap_each(txs, keep_one, l);
 }
 
@@ -1377,6 +1474,7 @@ client(const char *sock, const char *outcome, char **operand, int n)
 	int fd, fl, status = EXIT_OK;
 
 	sock_ignore_sigpipe();
+	sock_check_path(sock, NULL);
 	if ((fd = sock_connect(sock)) == -1) {
 		warn("%s", sock);
 		return EXIT_UNAVAIL;
@@ -1426,6 +1524,8 @@ main(int argc, char *argv[])
 	mode_t mode = 0600;
 	unsigned long v, growth = 100;
 	int ch, nosync = 0, readyfd = -1, list = 0;
+
+	daemon_stdio();
 
 	while ((ch = getopt(argc, argv, "AF:La:c:g:hj:l:m:p:r:s:St:V")) != -1) {
 		switch (ch) {
@@ -1524,6 +1624,8 @@ main(int argc, char *argv[])
 	wire_init(ev);
 	txs = strmap_new();
 	outs = strmap_new();
+	coords = strmap_new();
+	floors = strmap_new();
 	plog = log_open(logpath, replay, NULL);
 	log_set_nosync(plog, nosync);
 	log_set_growth(plog, growth);

@@ -192,6 +192,35 @@ static const char *event_name[] = {
 	"", "crash", "start", "restart", "", "ready"
 };
 
+#define ID_MIN	12	/* hex digits that make a word a random id */
+#define ID_SHOWN 4	/* of which are shown */
+
+/*
+ * Shortens, in BUF, every word of ID_MIN or more hex digits (the random
+ * ids of coordinators and members, the same in every message) to its
+ * first ID_SHOWN digits and "..", so the words that change stay in view.
+ */
+static void
+shorten_ids(char *buf)
+{
+	char *w = buf, *end;
+	size_t n;
+
+	while (*w != '\0') {
+		n = strspn(w, "0123456789abcdef");
+		end = w + n;
+		if (n >= ID_MIN && (w == buf || w[-1] == ' ') &&
+		    (*end == ' ' || *end == '\0')) {
+			memmove(w + ID_SHOWN + 2, end, strlen(end) + 1);
+			memcpy(w + ID_SHOWN, "..", 2);
+			end = w + ID_SHOWN + 2;
+		}
+		w = *end != '\0' ? end + 1 : end;
+		while (*w != '\0' && w[-1] != ' ')
+			w++;
+	}
+}
+
 /* The label of row W: its text, with what is known of a missing end. */
 static void
 label(const struct row *w, char *buf, size_t len)
@@ -206,6 +235,7 @@ label(const struct row *w, char *buf, size_t len)
 		snprintf(buf, len, "%s (from %s)", w->text, w->peer);
 	else
 		snprintf(buf, len, "%s", w->text);
+	shorten_ids(buf);
 }
 
 /*

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "evloop.h"
 #include "lease.h"
 #include "repl.h"
@@ -556,6 +557,8 @@ main(int argc, char *argv[])
 	char *end;
 	int ch, status;
 
+	daemon_stdio();
+
 	while ((ch = getopt(argc, argv, "hL:s:t:vVw:")) != -1) {
 		switch (ch) {
 		case 'h':
@@ -565,6 +568,7 @@ main(int argc, char *argv[])
 			lease_path = optarg;
 			break;
 		case 's':
+			sock_check_path(optarg, NULL);
 			sock_path = optarg;
 			break;
 		case 't':

@@ -201,3 +201,14 @@ bats_require_minimum_version 1.5.0
 	assert_output "2pc-part: HAKIT_CRASH: bad count: part.prepared:0"
 	[ ! -e a.sock ]
 }
+
+@test "the README's two-phase commit snippet works pasted into a script" {
+	awk '/^## Two-phase commit/ { f = 1 }
+	    f && /^```sh$/ { b = 1; next }
+	    b && /^```$/ { exit }
+	    b' "$HAKIT_ROOT/README.md" >snippet.sh
+	grep -q "2pc-coord -l c.log" snippet.sh
+	run bash -c 'trap "kill \$(jobs -p) 2>/dev/null" EXIT; . ./snippet.sh 2>err'
+	assert_success
+	assert_output "$(printf 't1\tcommit\n-10\n10')"
+}

@@ -23,11 +23,11 @@ commit_one() {
 	run sock_say a.sock 'PREPARE c1 t9 1 a - a=x payload'
 	assert_output "ERR PREPARE before RECOVER"
 	run sock_say coord.sock 'FROB x'
-	assert_output "ERR unknown verb or wrong arguments (TX, QUERY, STATS)"
+	assert_output "ERR unknown verb or wrong arguments: FROB (verbs: TX, QUERY, STATS)"
 	run sock_say coord.sock "$(printf 'TX t1\tzz=1')"
-	assert_output "ERR unknown participant zz"
+	assert_output "$(printf 'OUTCOME t1\tabort\tbad input: unknown participant zz')"
 	run sock_say coord.sock "$(printf 'TX t1\ta=bad\\qescape')"
-	assert_output "ERR bad escape in payload for a"
+	assert_output "$(printf 'OUTCOME t1\tabort\tbad input: bad escape in payload for a')"
 	commit_one t1
 }
 
@@ -43,8 +43,8 @@ commit_one() {
 	commit_one t1
 	wait "$p1" "$p2" || true
 	# The peer may be gone before it reads the reply: the trace shows it.
-	grep -Eq '^[0-9]+ [^ ]*a.sock > peer ERR line too long$' a.err
-	grep -Eq '^[0-9]+ [^ ]*coord.sock > client ERR line too long$' coord.err
+	grep -Eq '^[0-9]+ [^ ]*a.sock > peer-[0-9]+ ERR line too long$' a.err
+	grep -Eq '^[0-9]+ [^ ]*coord.sock > client-[0-9]+ ERR line too long$' coord.err
 	commit_one t2
 }
 
@@ -66,7 +66,7 @@ commit_one() {
 	assert_failure 2
 	assert_equal "$(sort <<<"$output")" "$(printf '%s\n' \
 		"-	abort	bad input: bad txid" \
-		"-	abort	bad input: no participant" \
+		"-	abort	bad input: no participant (fields are separated by TABs)" \
 		"t1	commit" \
 		"t2	abort	bad input: unknown participant q" \
 		"t3	abort	bad input: field without '='" \
@@ -148,6 +148,32 @@ commit_one() {
 	start_coord a=a.sock b=b.sock
 	# socat may finish writing first, or see EPIPE once it is cut off.
 	yes 'QUERY 0 x a' | head -n 3000000 | socat -u - UNIX-CONNECT:coord.sock || true
-	eventually grep -q 'client: not reading its replies; closing' coord.err
+	eventually grep -Eq 'client-[0-9]+: not reading its replies; closing' coord.err
 	commit_one t1
+}
+
+@test "2pc bad input: over the socket a bad line gets an outcome line and the client goes on" {
+	start_part a
+	start_part b
+	start_coord a=a.sock b=b.sock
+	run 2pc-coord -C coord.sock <<<"$(printf 'r1\ta=1\tb=1\nr2\tq=1\nr3 a=1 b=1\nr4\ta=1\tb=1')"
+	assert_failure 2
+	assert_output "$(printf 'r1\tcommit\nr2\tabort\tbad input: unknown participant q\n-\tabort\tbad input: no participant (fields are separated by TABs)\nr4\tcommit')"
+	run 2pc-coord -C coord.sock -l x.log a=a.sock
+	assert_failure 2
+	assert_output --partial "-C SOCK takes no other option than -j, and no operand"
+}
+
+@test "2pc recovery: participants still voting when the coordinator died are told the abort" {
+	start_part a -t 30 -p 'sleep 2' -a 'touch a-aborted'
+	start_part b -t 30 -a 'touch b-aborted'
+	run env HAKIT_CRASH=coord.prepare-sent 2pc-coord -l c.log a=a.sock b=b.sock <<<"$(printf 'g1\ta=-1\tb=1')"
+	assert_failure 137
+	# Recovery (no socket: nobody could ask it later) runs while a's
+	# prepare hook still runs; both learn the abort from it.
+	run 2pc-coord -l c.log a=a.sock b=b.sock </dev/null
+	assert_success
+	eventually test -e a-aborted
+	eventually test -e b-aborted
+	assert_equal "$(2pc-part -s a.sock -L)$(2pc-part -s b.sock -L)" ""
 }

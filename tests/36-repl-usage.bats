@@ -111,3 +111,18 @@ synopsis() {
 	run cat lease.state
 	assert_line "epoch 2"
 }
+
+@test "a backup that may not take over says what it waits for" {
+	start_primary p -a none -k 0
+	rc put k v
+	kill_daemon p KILL
+	# A new member (an empty directory) is not in the in-sync set.
+	start_backup n
+	eventually grep -q "no primary holds lease, and this member ($(member_id n | cut -c1-8)) may not take over: it is not in the in-sync set of epoch 1; waiting for a member that is" n.err
+	[ "$(grep -c 'may not take over' n.err)" = 1 ]
+	# The old primary comes back as a backup and takes over; n follows.
+	start_backup p
+	eventually test "$(status_field n role)" = backup
+	run repl-client -s n.sock -t 5 -w 2 get k
+	assert_output v
+}

@@ -26,7 +26,7 @@ no_process_left() {
 	run "$HAKIT_ROOT/examples/2pc-indoubt.sh"
 	assert_success
 	assert_output --partial "b.sock: crash part.voted"
-	assert_output --regexp "STATE [0-9a-f]{16} t1 commit"
+	assert_output --regexp "STATE [0-9a-f]{4}\.\. t1 committed"
 	assert_output --partial "both committed"
 }
 

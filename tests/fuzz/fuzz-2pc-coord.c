@@ -28,7 +28,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf[size] = '\0';
 	known = strmap_new();
 	live = NULL;
-	cid = NULL;
+	cid = "0123456789abcdef";	/* for parse_tx; replay makes its own */
+	csock_abs = "-";
 	parts = NULL;
 	nparts = 0;
 	part_find("a", "/a.sock", 1);
@@ -39,6 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			*nl = '\0';
 		if ((x = parse_tx(line, &txid, why, sizeof(why))) != NULL)
 			ctx_discard(x);
+		cid = NULL;
 		while (nl != NULL) {
 			line = nl + 1;
 			if ((nl = strchr(line, '\n')) != NULL)

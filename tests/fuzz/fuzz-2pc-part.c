@@ -24,6 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 	buf[size] = '\0';
 	txs = strmap_new();
+	floors = strmap_new();
 	doubt = NULL;
 	if (setjmp(refused) == 0)
 		for (line = buf; line != NULL; line = nl) {
