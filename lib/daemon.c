@@ -63,18 +63,23 @@ daemon_signals(struct evloop *ev)
 char *
 daemon_abspath(const char *path)
 {
+	const char *p = sock_unix_path(path);
 	char cwd[PATH_MAX], *s;
 	size_t n;
 
-	if (path[0] == '/')
-		s = xstrdup(path);
+	if (p == NULL) {
+		sock_check_addr(path, NULL);
+		return xstrdup(path);
+	}
+	if (p[0] == '/')
+		s = xstrdup(p);
 	else {
 		if (getcwd(cwd, sizeof(cwd)) == NULL)
 			err(EXIT_FAIL, "getcwd");
-		n = strlen(cwd) + strlen(path) + 2;
+		n = strlen(cwd) + strlen(p) + 2;
 		s = xmalloc(n);
-		snprintf(s, n, "%s/%s", cwd, path);
+		snprintf(s, n, "%s/%s", cwd, p);
 	}
-	sock_check_path(path, s);
+	sock_check_addr(path, s);
 	return s;
 }

@@ -4,8 +4,8 @@
  * Offers s6-style readiness notification (-r FD: one newline written to FD
  * once the socket accepts connections, then FD is closed), the common
  * signal setup (SIGPIPE ignored; SIGTERM and SIGINT stop the loop so the
- * daemon can close cleanly and exit 0) and absolute socket paths to hand
- * to peers that may run in another directory.
+ * daemon can close cleanly and exit 0) and the socket names to hand to
+ * peers that may run in another directory.
  */
 #ifndef HAKIT_DAEMON_H
 #define HAKIT_DAEMON_H
@@ -29,9 +29,10 @@ void daemon_ready(int fd);
 void daemon_signals(struct evloop *ev);
 
 /*
- * Returns the socket path PATH made absolute against the current directory
- * (a new string), the name peers in other directories reach it by.  Exits
- * 2 if that is longer than a socket address holds (SOCK_MAX_PATH).
+ * Returns the name peers reach the socket address PATH by (a new string):
+ * a TCP address as given, a UNIX path made absolute against the current
+ * directory (without "unix:", which a path with a '/' does not need).
+ * Exits 2 if the address is unusable (sock_check_addr).
  */
 char *daemon_abspath(const char *path);
 

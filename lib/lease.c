@@ -11,6 +11,7 @@
 #include "keyfile.h"
 #include "lease.h"
 #include "member.h"
+#include "sock.h"
 #include "util.h"
 
 static const char *ack_names[] = { "none", "recv", "fsync" };
@@ -74,14 +75,14 @@ lease_ack_parse(const char *s)
 
 /*
  * Splits "ID SOCK" at its space, returning SOCK, or NULL if ID is not a
- * member id or SOCK not an absolute path.
+ * member id or SOCK not the name of a member (sock_name_ok).
  */
 static char *
 member_split(char *val)
 {
 	char *sp = strchr(val, ' ');
 
-	if (sp == NULL || sp[1] != '/')
+	if (sp == NULL || !sock_name_ok(sp + 1))
 		return NULL;
 	*sp = '\0';
 	return member_id_ok(val) ? sp + 1 : NULL;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "crash.h"
 #include "daemon.h"
 #include "evloop.h"
@@ -749,7 +750,7 @@ on_sync(struct conn *c, char *args)
 	}
 	if (wire_split(args, f, 5) != 5 || parse_num(f[0], &e) == -1 ||
 	    parse_num(f[1], &last) == -1 || parse_pos(f[2], &pos) == -1 ||
-	    !member_id_ok(f[3]) || *f[4] != '/') {
+	    !member_id_ok(f[3]) || !sock_name_ok(f[4])) {
 		refuse(c, "bad SYNC");
 		return;
 	}
@@ -935,16 +936,39 @@ become_primary(void)
 static void on_line(struct wconn *, char *, size_t, void *);
 static void on_close(struct wconn *, void *);
 
-/* Wraps a connection of KIND (the pipe's has no close callback). */
+/* A connection of KIND, not yet wrapped. */
 static struct conn *
-conn_new(enum kind kind, int fd, const char *peer)
+conn_alloc(enum kind kind)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
 
 	c->kind = kind;
 	c->snap_fd = -1;
 	c->replies_tail = &c->replies;
+	return c;
+}
+
+/* Wraps a connection of KIND (the pipe's has no close callback). */
+static struct conn *
+conn_new(enum kind kind, int fd, const char *peer)
+{
+	struct conn *c = conn_alloc(kind);
+
 	c->w = wire_new(fd, peer, on_line, kind == PIPE ? NULL : on_close, c);
+	return c;
+}
+
+/* Connects to the primary at ADDR; returns NULL with errno set. */
+static struct conn *
+conn_dial(const char *addr)
+{
+	struct conn *c = conn_alloc(UPSTREAM);
+
+	if ((c->w = wire_dial(addr, "primary", on_line, on_close, c)) ==
+	    NULL) {
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -1016,8 +1040,6 @@ try_takeover(void)
 static void
 follow(void)
 {
-	int fd;
-
 	lease_free(&st);
 	if (ev_now_ms() < follow_after ||
 	    lease_read(opt->lease, &st) == -1 || st.primary.sock == NULL ||
@@ -1025,13 +1047,12 @@ follow(void)
 		return;
 	if (st.epoch > epoch)
 		epoch = st.epoch;
-	if ((fd = sock_connect(st.primary.sock)) == -1) {
+	if ((upstream = conn_dial(st.primary.sock)) == NULL) {
 		say_waiting("cannot reach the primary of epoch %llu, %s: %s; "
 		    "trying again", st.epoch, st.primary.sock, strerror(errno));
 		return;
 	}
 	say_waiting(NULL);
-	upstream = conn_new(UPSTREAM, fd, "primary");
 	send_sync(upstream);
 }
 
@@ -1540,6 +1561,8 @@ setup(const struct repl_opts *o)
 	daemon_stdio();
 	opt = o;
 	readyfd = o->readyfd;
+	if (o->keyfile != NULL)
+		auth_load_key(o->keyfile);
 	self = daemon_abspath(o->sock);
 	trace_init(o->sock);
 	crash_init();
@@ -1558,6 +1581,7 @@ setup(const struct repl_opts *o)
 	epoch = kv_epoch_at(kv, kv_count(kv));
 	lockfd = lease_open(o->lease);
 	lease_read(o->lease, &st);	/* a malformed one stops us here */
+	sock_set_timeout(o->lag_ms > 0 ? o->lag_ms : (long)st.lag_ms);
 	listenfd = sock_listen(o->sock, o->mode);
 	ev_add_fd(ev, listenfd, EV_READ, on_accept, NULL);
 	started = ev_now_ms();
@@ -1578,7 +1602,7 @@ run(void)
 	member_note_commit(mem, proven_commit(), 1);
 	wire_drain(200);
 	close(listenfd);
-	if (unlink(opt->sock) == -1)
+	if (sock_unlink(opt->sock) == -1)
 		warn("%s", opt->sock);
 	return EXIT_OK;
 }
@@ -1592,7 +1616,7 @@ repl_primary(const struct repl_opts *o)
 	/* A backup checking the lease holds the lock for a moment. */
 	for (i = 0; !lease_trylock(lockfd); i++) {
 		if (i == 40) {
-			unlink(o->sock);
+			sock_unlink(o->sock);
 			errx(EXIT_UNAVAIL, "%s: the lease is held by another "
 			    "primary", o->lease);
 		}
@@ -1602,7 +1626,7 @@ repl_primary(const struct repl_opts *o)
 	lease_free(&st);
 	if (lease_read(o->lease, &st) == 0 && st.epoch > 0 &&
 	    !lease_insync(&st, mem->id, self)) {
-		unlink(o->sock);
+		sock_unlink(o->sock);
 		errx(EXIT_FAIL, "%s (member %.8s) is not in the in-sync set of "
 		    "%s: it may lack acknowledged writes; start it as "
 		    "repl-backup", o->sock, mem->id, o->lease);
@@ -1659,7 +1683,7 @@ repl_parse_args(int argc, char *argv[], int pipe_ok, struct repl_opts *o)
 	o->readyfd = -1;
 	o->growth = 100;
 	o->snap_min = LOG_CHECKPOINT_MIN;
-	while ((ch = getopt(argc, argv, "Aa:d:G:g:hk:L:m:nopr:Ss:t:uV")) !=
+	while ((ch = getopt(argc, argv, "Aa:d:G:g:hK:k:L:m:nopr:Ss:t:uV")) !=
 	    -1) {
 		switch (ch) {
 		case 'A':
@@ -1689,6 +1713,9 @@ repl_parse_args(int argc, char *argv[], int pipe_ok, struct repl_opts *o)
 			break;
 		case 'h':
 			return 'h';
+		case 'K':
+			o->keyfile = optarg;
+			break;
 		case 'k':
 			if (parse_ulong(optarg, 0, 1000, &v) == -1)
 				return bad_arg(ch, optarg, "not a number of "

@@ -2,8 +2,8 @@
  * repl: one member of a primary-backup replication group (SPEC §4).
  *
  * A member keeps the replicated map in a data directory (kvlog.h), listens
- * on a UNIX socket for clients and backups, and shares a lease (lease.h)
- * with the other members of its group.  It is either the primary, which
+ * on a socket (UNIX or TCP, sock.h) for clients and backups, and shares a
+ * lease (lease.h) with the other members of its group.  It is either the primary, which
  * holds the lease's lock, orders writes, appends them to its log and
  * acknowledges them once its in-sync backups have them, or a backup, which
  * follows the primary named in the lease state and takes over, in place,
@@ -37,6 +37,7 @@ struct repl_opts {
 	const char *dir;	/* data directory */
 	const char *sock;	/* our socket */
 	const char *lease;	/* lease lock file */
+	const char *keyfile;	/* -K: the key TCP peers must prove, or NULL */
 	int ack;		/* ACK_*, or -1 to keep the lease's */
 	long k;			/* in-sync backups needed, or -1 */
 	long lag_ms;		/* lag allowed before removal, or -1 */

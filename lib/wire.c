@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "evloop.h"
+#include "sock.h"
 #include "trace.h"
 #include "util.h"
 #include "wire.h"
@@ -31,6 +33,14 @@ struct wconn {
 	int overflow;		/* too much unread output: to be closed */
 	long long idle_timer;	/* armed while half a line waits */
 	long long partial_since;
+	struct auth *auth;	/* the handshake under way, or NULL */
+	char *held;		/* what we send once it is done */
+	size_t heldlen, heldcap;
+	long long auth_timer;	/* gives up on the handshake */
+	int beat;		/* heartbeats: both ends are hakit loops */
+	long long beat_timer;
+	long long last_in, last_out;	/* when we last heard, or spoke */
+	char *where;		/* the peer's address, for warnings */
 	struct wconn *next_dirty;
 	struct wconn *prev, *next;	/* every open connection */
 };
@@ -55,6 +65,9 @@ maybe_free(struct wconn *c)
 		return;
 	free(c->in);
 	free(c->out);
+	free(c->held);
+	free(c->auth);
+	free(c->where);
 	free(c->peer);
 	free(c);
 }
@@ -136,6 +149,133 @@ wire_flush_all(struct evloop *ev, void *arg)
 	}
 }
 
+/*
+ * Appends N bytes of DATA, and a newline if NL, to the buffer *B of *LEN
+ * bytes (*CAP of room).
+ */
+static void
+append(char **b, size_t *len, size_t *cap, const char *data, size_t n,
+    int nl)
+{
+	if (*cap - *len < n + 1) {
+		*cap = 2 * (*len + n + 1) + 1024;
+		*b = xrealloc(*b, *cap);
+	}
+	memcpy(*b + *len, data, n);
+	*len += n;
+	if (nl)
+		(*b)[(*len)++] = '\n';
+}
+
+/* Puts C on the list of connections to flush before the loop sleeps. */
+static void
+mark_dirty(struct wconn *c)
+{
+	if (!c->dirty) {
+		c->dirty = 1;
+		c->next_dirty = dirty;
+		dirty = c;
+	}
+}
+
+/* Queues LINE for the next flush, bypassing a handshake's hold. */
+static void
+queue_untraced(struct wconn *c, const char *line, size_t len)
+{
+	append(&c->out, &c->outlen, &c->outcap, line, len, 1);
+	c->last_out = ev_now_ms();
+	mark_dirty(c);
+}
+
+static void
+queue(struct wconn *c, const char *line, size_t len)
+{
+	TRACE('>', c->peer, line, len);
+	queue_untraced(c, line, len);
+}
+
+/* How long a peer may stay silent, or a handshake take, in ms. */
+static long
+live_ms(void)
+{
+	return sock_timeout() > 4 * WIRE_BEAT_MS ? sock_timeout() :
+	    4 * WIRE_BEAT_MS;
+}
+
+/*
+ * Every WIRE_BEAT_MS: gives up a peer silent for longer than live_ms()
+ * (stopped, or behind a cut link), and sends a heartbeat if we have sent
+ * nothing for WIRE_BEAT_MS, so the peer can tell the same of us.
+ */
+static long
+beat_check(struct evloop *ev, long long id, void *arg)
+{
+	struct wconn *c = arg;
+	long long now = ev_now_ms();
+
+	(void)ev;
+	(void)id;
+	if (!c->eof && now - c->last_in > live_ms()) {
+		warnx("%s: silent for %lld ms: giving the connection up",
+		    c->where, now - c->last_in);
+		c->beat_timer = 0;
+		wire_close(c);
+		return -1;
+	}
+	if (now - c->last_out >= WIRE_BEAT_MS)
+		queue_untraced(c, "HB", 2);
+	return WIRE_BEAT_MS;
+}
+
+static long
+auth_late(struct evloop *ev, long long id, void *arg)
+{
+	struct wconn *c = arg;
+
+	(void)ev;
+	(void)id;
+	c->auth_timer = 0;
+	warnx("%s: no handshake within %ld ms: closing", c->where, live_ms());
+	wire_fail(c, "authentication timed out");
+	return -1;
+}
+
+/*
+ * Takes LINE as the next step of C's handshake: answers it; once done,
+ * releases what was held, and starts heartbeats if the client asked for
+ * them; on a failure says why and closes C.
+ */
+static void
+handshake_line(struct wconn *c, const char *line)
+{
+	char out[AUTH_LINE], *p, *nl;
+	const char *why;
+	int r = auth_step(c->auth, line, out, &why);
+
+	if (*out != '\0')
+		queue(c, out, strlen(out));
+	if (r == AUTH_MORE)
+		return;
+	if (r == AUTH_FAIL) {
+		warnx("%s: %s: %s", c->where, c->auth->role == AUTH_SERVER ?
+		    "refused a TCP peer" : "authentication failed", why);
+		wire_close(c);
+		return;
+	}
+	c->beat = c->auth->beat;
+	free(c->auth);
+	c->auth = NULL;
+	ev_del_timer(loop, c->auth_timer);
+	c->auth_timer = 0;
+	for (p = c->held; p < c->held + c->heldlen; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(c->held + c->heldlen - p));
+		queue(c, p, (size_t)(nl - p));
+	}
+	c->heldlen = 0;
+	if (c->beat)
+		c->beat_timer = ev_add_timer(loop, WIRE_BEAT_MS, beat_check, c);
+}
+
 static long
 idle_check(struct evloop *ev, long long id, void *arg)
 {
@@ -167,12 +307,19 @@ parse_lines(struct wconn *c)
 		size_t len = (size_t)(nl - start);
 
 		*nl = '\0';
-		TRACE('<', c->peer, start, len);
-		if (len > WIRE_MAX_LINE) {
+		if (c->beat && len == 2 && memcmp(start, "HB", 2) == 0)
+			;	/* a heartbeat: last_in is all it is for */
+		else if (len > WIRE_MAX_LINE) {
+			TRACE('<', c->peer, start, len);
 			wire_fail(c, "line too long");
 			return;
+		} else if (c->auth != NULL) {
+			TRACE('<', c->peer, start, len);
+			handshake_line(c, start);
+		} else {
+			TRACE('<', c->peer, start, len);
+			c->on_line(c, start, len, c->arg);
 		}
-		c->on_line(c, start, len, c->arg);
 		left -= len + 1;
 		start = nl + 1;
 	}
@@ -232,6 +379,7 @@ on_readable(struct evloop *ev, int fd, int events, void *arg)
 			break;
 		}
 		c->inlen += (size_t)n;
+		c->last_in = ev_now_ms();
 		parse_lines(c);
 		if (c->closed || (size_t)n < want)
 			break;
@@ -240,23 +388,55 @@ on_readable(struct evloop *ev, int fd, int events, void *arg)
 	maybe_free(c);
 }
 
-struct wconn *
-wire_new(int fd, const char *peer, wire_line_fn *on_line,
-    wire_close_fn *on_close, void *arg)
+/* Wraps FD; a TCP connection with a key starts its handshake as ROLE. */
+static struct wconn *
+new_conn(int fd, int role, const char *where, const char *peer,
+    wire_line_fn *on_line, wire_close_fn *on_close, void *arg)
 {
 	struct wconn *c = xcalloc(1, sizeof(*c));
+	char first[AUTH_LINE];
 
 	c->fd = fd;
 	c->peer = xstrdup(peer);
 	c->on_line = on_line;
 	c->on_close = on_close;
 	c->arg = arg;
+	c->last_in = c->last_out = ev_now_ms();
 	ev_add_fd(loop, fd, EV_READ, on_readable, c);
 	c->next = conns;
 	if (conns != NULL)
 		conns->prev = c;
 	conns = c;
+	if (!auth_enabled() || !sock_fd_is_tcp(fd))
+		return c;
+	c->where = xstrdup(where);
+	c->auth = xmalloc(sizeof(*c->auth));
+	auth_start(c->auth, role, 1, first);
+	if (*first != '\0')
+		queue(c, first, strlen(first));
+	c->auth_timer = ev_add_timer(loop, live_ms(), auth_late, c);
 	return c;
+}
+
+struct wconn *
+wire_new(int fd, const char *peer, wire_line_fn *on_line,
+    wire_close_fn *on_close, void *arg)
+{
+	char where[80];
+
+	sock_peer_name(fd, where, sizeof(where));
+	return new_conn(fd, AUTH_SERVER, where, peer, on_line, on_close, arg);
+}
+
+struct wconn *
+wire_dial(const char *addr, const char *peer, wire_line_fn *on_line,
+    wire_close_fn *on_close, void *arg)
+{
+	int fd;
+
+	if ((fd = sock_connect(addr)) == -1)
+		return NULL;
+	return new_conn(fd, AUTH_CLIENT, addr, peer, on_line, on_close, arg);
 }
 
 void
@@ -266,7 +446,7 @@ wire_send(struct wconn *c, const char *line, size_t len)
 		return;
 	if (c->overflow)
 		return;
-	if (c->outlen - c->outoff > WIRE_MAX_QUEUE) {
+	if (c->outlen - c->outoff + c->heldlen > WIRE_MAX_QUEUE) {
 		/*
 		 * A peer that never reads must not exhaust our memory.  It is
 		 * closed from the loop, not here: the caller may be walking
@@ -274,26 +454,13 @@ wire_send(struct wconn *c, const char *line, size_t len)
 		 */
 		warnx("%s: not reading its replies; closing", c->peer);
 		c->overflow = 1;
-		if (!c->dirty) {
-			c->dirty = 1;
-			c->next_dirty = dirty;
-			dirty = c;
-		}
+		mark_dirty(c);
 		return;
 	}
-	TRACE('>', c->peer, line, len);
-	if (c->outcap - c->outlen < len + 1) {
-		c->outcap = 2 * (c->outlen + len + 1) + 1024;
-		c->out = xrealloc(c->out, c->outcap);
-	}
-	memcpy(c->out + c->outlen, line, len);
-	c->out[c->outlen + len] = '\n';
-	c->outlen += len + 1;
-	if (!c->dirty) {
-		c->dirty = 1;
-		c->next_dirty = dirty;
-		dirty = c;
-	}
+	if (c->auth != NULL)
+		append(&c->held, &c->heldlen, &c->heldcap, line, len, 1);
+	else
+		queue(c, line, len);
 }
 
 void
@@ -351,6 +518,12 @@ wire_close(struct wconn *c)
 	if (c->idle_timer != 0)
 		ev_del_timer(loop, c->idle_timer);
 	c->idle_timer = 0;
+	if (c->auth_timer != 0)
+		ev_del_timer(loop, c->auth_timer);
+	c->auth_timer = 0;
+	if (c->beat_timer != 0)
+		ev_del_timer(loop, c->beat_timer);
+	c->beat_timer = 0;
 	c->busy++;
 	if (c->on_close != NULL)
 		c->on_close(c, c->arg);

@@ -18,6 +18,16 @@
  * bytes of replies pile up unread is disconnected.  Every line sent or
  * received is traced (trace.h).
  *
+ * Over TCP with a key (auth.h), a connection begins with the handshake:
+ * wire_new takes the server's side, wire_dial the client's; lines are
+ * handed to the callback, and what the caller sends leaves, only once it
+ * is done, and a failed handshake closes the connection with a warning.
+ * Both ends then send a heartbeat line, "HB", whenever they have sent
+ * nothing for WIRE_BEAT_MS, and give up a peer they have heard nothing
+ * from for the socket timeout (sock_set_timeout, at least 4 heartbeats):
+ * a peer that is stopped, or cut off, is noticed within that time even on
+ * a connection that carries nothing else.  Heartbeats are not traced.
+ *
  * Promise: callbacks are never called on a closed connection; the close
  * callback is called exactly once; the struct stays valid while held
  * (wire_hold) even after the connection is closed, so callers keeping a
@@ -32,6 +42,7 @@
 #define WIRE_IDLE_MS	10000
 #define WIRE_MAX_QUEUE	(16 * 1024 * 1024)	/* unsent bytes per peer */
 #define WIRE_LOW_WATER	(256 * 1024)	/* a refill is asked for below it */
+#define WIRE_BEAT_MS	250	/* heartbeat interval (auth.h: "beat") */
 
 struct evloop;
 struct wconn;
@@ -44,9 +55,21 @@ typedef void wire_refill_fn(struct wconn *, void *arg);
 /* Registers the loop hook that writes queued output; call once. */
 void wire_init(struct evloop *);
 
-/* Wraps the connected, non-blocking FD; PEER names it in traces. */
+/*
+ * Wraps the accepted (or piped), non-blocking FD; PEER names it in
+ * traces.
+ */
 struct wconn *wire_new(int fd, const char *peer, wire_line_fn *on_line,
     wire_close_fn *on_close, void *arg);
+
+/*
+ * Connects to ADDR (sock.h) and wraps the connection as wire_new does;
+ * returns NULL with errno set if it fails at once.  A TCP connection is
+ * made without blocking: what is sent waits until it is up, and a failure
+ * closes it (the close callback runs) as a lost connection would.
+ */
+struct wconn *wire_dial(const char *addr, const char *peer,
+    wire_line_fn *on_line, wire_close_fn *on_close, void *arg);
 
 /* Queues LINE (without newline); ignored on a closed connection. */
 void wire_send(struct wconn *, const char *line, size_t len);

@@ -39,6 +39,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "crash.h"
 #include "daemon.h"
 #include "evloop.h"
@@ -138,10 +139,11 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: 2pc-coord [-AhSV] [-g growth] [-j jobs] [-m mode] [-r fd] "
-	    "[-s sock]\n"
-	    "                 [-t secs] [-w window] -l log name=sock ...\n"
-	    "       2pc-coord [-j jobs] -C sock\n");
+	    "usage: 2pc-coord [-AhSV] [-g growth] [-j jobs] [-K keyfile] "
+	    "[-m mode] [-r fd]\n"
+	    "                 [-s sock] [-t secs] [-w window] -l log "
+	    "name=sock ...\n"
+	    "       2pc-coord [-j jobs] [-K keyfile] -C sock\n");
 	exit(status);
 }
 
@@ -572,11 +574,12 @@ part_conn(struct part *p, const char *waiting)
 {
 	long long now;
 	struct ctx *x;
-	int fd, i;
+	int i;
 
 	if (p->c != NULL)
 		return p->c;
-	if ((fd = sock_connect(p->sock)) == -1) {
+	if ((p->c = wire_dial(p->sock, p->name, part_line, part_close,
+	    p)) == NULL) {
 		now = ev_now_ms();
 		if (waiting != NULL && (p->warned == 0 ||
 		    now - p->warned >= WARN_EVERY_MS)) {
@@ -587,7 +590,6 @@ part_conn(struct part *p, const char *waiting)
 		return NULL;
 	}
 	p->warned = 0;
-	p->c = wire_new(fd, p->name, part_line, part_close, p);
 	p->recovered = 0;
 	p->horizon = 0;
 	wire_sendf(p->c, "RECOVER %s %s", cid, cname);
@@ -1352,8 +1354,8 @@ client(const char *sock)
 	FILE *in, *out;		/* one stream each way: replies may pile up */
 
 	sock_ignore_sigpipe();
-	sock_check_path(sock, NULL);
-	if ((fd = sock_connect(sock)) == -1) {
+	sock_check_addr(sock, NULL);
+	if ((fd = sock_connect_wait(sock, timeout_ms)) == -1) {
 		warn("%s", sock);
 		return EXIT_UNAVAIL;
 	}
@@ -1468,13 +1470,14 @@ main(int argc, char *argv[])
 	char resolved[PATH_MAX];
 	mode_t mode = 0600;
 	unsigned long v, growth = 100;
+	const char *keyfile = NULL;
 	int ch, i, nopt = 0, jobs_given = 0, nosync = 0, readyfd = -1, lfd = -1;
 	int status;
 	int stdin_flags;
 
 	daemon_stdio();
 
-	while ((ch = getopt(argc, argv, "AC:Sg:hj:l:m:r:s:t:Vw:")) != -1) {
+	while ((ch = getopt(argc, argv, "AC:K:Sg:hj:l:m:r:s:t:Vw:")) != -1) {
 		nopt++;
 		switch (ch) {
 		case 'A':
@@ -1482,6 +1485,9 @@ main(int argc, char *argv[])
 			break;
 		case 'C':
 			csock = optarg;
+			break;
+		case 'K':
+			keyfile = optarg;
 			break;
 		case 'S':
 			nosync = 1;
@@ -1535,10 +1541,14 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (keyfile != NULL)
+		auth_load_key(keyfile);
+	sock_set_timeout(timeout_ms);
 	if (csock != NULL) {
-		if (nopt != 1 + (jobs_given != 0) || argc != 0)
-			bad_usage("%s", "-C SOCK takes no other option than -j, "
-			    "and no operand");
+		if (nopt != 1 + (jobs_given != 0) + (keyfile != NULL) ||
+		    argc != 0)
+			bad_usage("%s", "-C SOCK takes no other option than -j "
+			    "and -K, and no operand");
 		return client(csock);
 	}
 	if (logpath == NULL)
@@ -1599,7 +1609,7 @@ main(int argc, char *argv[])
 	log_close(clog);
 	wire_drain(200);
 	if (sock != NULL)
-		unlink(sock);
+		sock_unlink(sock);
 	out_flush();
 	if (fflush(stdout) == EOF)
 		err(EXIT_FAIL, "stdout");

@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "crash.h"
 #include "daemon.h"
 #include "evloop.h"
@@ -148,10 +149,12 @@ usage(FILE *fp, int status)
 	fprintf(fp,
 	    "usage: 2pc-part [-AhSV] [-a abort_cmd] [-c commit_cmd] [-g growth] "
 	    "[-j jobs]\n"
-	    "                [-m mode] [-p prepare_cmd] [-r fd] [-t secs] -l log "
-	    "-s sock\n"
-	    "       2pc-part -L -s sock\n"
-	    "       2pc-part -F commit | abort -s sock txid [coordinator-id]\n");
+	    "                [-K keyfile] [-m mode] [-p prepare_cmd] [-r fd] "
+	    "[-t secs] -l log\n"
+	    "                -s sock\n"
+	    "       2pc-part [-K keyfile] -L -s sock\n"
+	    "       2pc-part [-K keyfile] -F commit | abort -s sock txid "
+	    "[coordinator-id]\n");
 	exit(status);
 }
 
@@ -798,16 +801,17 @@ static struct wconn *
 out_conn(const char *sock)
 {
 	struct wconn *c = strmap_get(outs, sock);
-	struct link *lk;
-	int fd;
+	struct link *lk = xcalloc(1, sizeof(*lk));
 
-	if (c != NULL)
+	if (c != NULL) {
+		free(lk);
 		return c;
-	if ((fd = sock_connect(sock)) == -1)
+	}
+	if ((c = wire_dial(sock, sock, on_line, on_close, lk)) == NULL) {
+		free(lk);
 		return NULL;
-	lk = xcalloc(1, sizeof(*lk));
+	}
 	lk->sock = xstrdup(sock);
-	c = wire_new(fd, sock, on_line, on_close, lk);
 	strmap_put(outs, sock, c);
 	return c;
 }
@@ -1474,8 +1478,8 @@ client(const char *sock, const char *outcome, char **operand, int n)
 	int fd, fl, status = EXIT_OK;
 
 	sock_ignore_sigpipe();
-	sock_check_path(sock, NULL);
-	if ((fd = sock_connect(sock)) == -1) {
+	sock_check_addr(sock, NULL);
+	if ((fd = sock_connect_wait(sock, timeout_ms)) == -1) {
 		warn("%s", sock);
 		return EXIT_UNAVAIL;
 	}
@@ -1520,14 +1524,15 @@ client(const char *sock, const char *outcome, char **operand, int n)
 int
 main(int argc, char *argv[])
 {
-	const char *sock = NULL, *logpath = NULL, *force = NULL;
+	const char *sock = NULL, *logpath = NULL, *force = NULL, *keyfile = NULL;
 	mode_t mode = 0600;
 	unsigned long v, growth = 100;
 	int ch, nosync = 0, readyfd = -1, list = 0;
 
 	daemon_stdio();
 
-	while ((ch = getopt(argc, argv, "AF:La:c:g:hj:l:m:p:r:s:St:V")) != -1) {
+	while ((ch = getopt(argc, argv, "AF:K:La:c:g:hj:l:m:p:r:s:St:V")) !=
+	    -1) {
 		switch (ch) {
 		case 'A':
 			any_uid = 1;
@@ -1538,6 +1543,9 @@ main(int argc, char *argv[])
 				bad_usage("bad -F '%s': give commit or abort",
 				    optarg);
 			force = optarg;
+			break;
+		case 'K':
+			keyfile = optarg;
 			break;
 		case 'L':
 			list = 1;
@@ -1598,6 +1606,9 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (sock == NULL)
 		bad_usage("%s", "no socket: give -s SOCK");
+	if (keyfile != NULL)
+		auth_load_key(keyfile);
+	sock_set_timeout(timeout_ms);
 	if (list || force != NULL) {
 		if (list && force != NULL)
 			bad_usage("%s", "-L and -F are separate forms");
@@ -1639,7 +1650,7 @@ main(int argc, char *argv[])
 
 	log_close(plog);
 	wire_drain(100);
-	unlink(sock);
+	sock_unlink(sock);
 	if (fflush(stdout) == EOF)
 		err(EXIT_FAIL, "stdout");
 	return EXIT_OK;

@@ -20,8 +20,9 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: repl-backup [-AhoSV] [-a none | recv | fsync] [-G min_size] "
 	    "[-g growth]\n"
-	    "                   [-k K] [-m mode] [-r fd] [-t lag_ms] -d dir -s sock "
-	    "-L lease\n");
+	    "                   [-K keyfile] [-k K] [-m mode] [-r fd] [-t lag_ms] "
+	    "-d dir -s sock\n"
+	    "                   -L lease\n");
 	exit(status);
 }
 

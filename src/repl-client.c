@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "daemon.h"
 #include "evloop.h"
 #include "lease.h"
@@ -53,6 +54,8 @@ static const char *wait_pos;
 static char client_id[17];	/* request ids are CLIENT_ID:SEQ */
 static unsigned long long seq;
 
+#define CONNECT_MS	2000	/* for a TCP connection and its handshake */
+
 static int fd = -1;
 static char *in;
 static size_t inlen, incap;
@@ -60,9 +63,9 @@ static size_t inlen, incap;
 static void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: repl-client [-hvV] -L lease | -s sock [-t secs] "
-	    "[-w position]\n"
-	    "                   [command [arg ...]]\n");
+	fprintf(fp, "usage: repl-client [-hvV] [-K keyfile] -L lease | -s sock "
+	    "[-t secs]\n"
+	    "                   [-w position] [command [arg ...]]\n");
 	exit(status);
 }
 
@@ -142,7 +145,7 @@ ensure_connected(void)
 		return 0;
 	if ((path = target()) == NULL)
 		return -1;
-	fd = sock_connect(path);
+	fd = sock_connect_wait(path, CONNECT_MS);
 	free(path);
 	return fd >= 0 ? 0 : -1;
 }
@@ -553,22 +556,26 @@ must_exist(const char *path, const char *what)
 int
 main(int argc, char *argv[])
 {
+	const char *keyfile = NULL;
 	double secs;
 	char *end;
 	int ch, status;
 
 	daemon_stdio();
 
-	while ((ch = getopt(argc, argv, "hL:s:t:vVw:")) != -1) {
+	while ((ch = getopt(argc, argv, "hK:L:s:t:vVw:")) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(stdout, EXIT_OK);
+			break;
+		case 'K':
+			keyfile = optarg;
 			break;
 		case 'L':
 			lease_path = optarg;
 			break;
 		case 's':
-			sock_check_path(optarg, NULL);
+			sock_check_addr(optarg, NULL);
 			sock_path = optarg;
 			break;
 		case 't':
@@ -604,10 +611,12 @@ main(int argc, char *argv[])
 		warnx("give one of -L lease and -s sock");
 		usage(stderr, EXIT_USAGE);
 	}
+	if (keyfile != NULL)
+		auth_load_key(keyfile);
 	if (lease_path != NULL)
 		must_exist(lease_path, "lease");
-	else
-		must_exist(sock_path, "socket");
+	else if (sock_unix_path(sock_path) != NULL)
+		must_exist(sock_unix_path(sock_path), "socket");
 	trace_init("repl-client");
 	sock_ignore_sigpipe();
 	random_hex(client_id, 8);

@@ -161,7 +161,7 @@ commit_one() {
 	assert_output "$(printf 'r1\tcommit\nr2\tabort\tbad input: unknown participant q\n-\tabort\tbad input: no participant (fields are separated by TABs)\nr4\tcommit')"
 	run 2pc-coord -C coord.sock -l x.log a=a.sock
 	assert_failure 2
-	assert_output --partial "-C SOCK takes no other option than -j, and no operand"
+	assert_output --partial "-C SOCK takes no other option than -j and -K, and no operand"
 }
 
 @test "2pc recovery: participants still voting when the coordinator died are told the abort" {
