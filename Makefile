@@ -89,8 +89,11 @@ tests/lincheck/lincheck: tests/lincheck/lincheck.c
 tests/nemesis/record: tests/nemesis/record.c
 	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -o $@ $<
 
+tests/auth/sha256: tests/auth/sha256.c $(LIB) lib/sha256.h
+	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -Ilib -o $@ $< $(LIB)
+
 faults: tests/faults/faultfs.so tests/abuse/holdconns tests/lincheck/lincheck \
-    tests/nemesis/record
+    tests/nemesis/record tests/auth/sha256
 
 NEMESIS_SECS = 300
 nemesis: all faults
@@ -134,7 +137,7 @@ uninstall:
 clean:
 	rm -f $(LIBOBJ) $(LIB) $(TOOLS) .buildflags $(FUZZ_BIN) \
 	    tests/faults/faultfs.so tests/abuse/holdconns tests/lincheck/lincheck \
-	    tests/nemesis/record
+	    tests/nemesis/record tests/auth/sha256
 
 FORCE:
 .PHONY: all check asan fuzz faults nemesis valgrind demo pictures install uninstall clean FORCE
