@@ -219,16 +219,19 @@ auth_step(struct auth *a, const char *line, char *out, const char **why)
 	return AUTH_FAIL;
 }
 
-/* Writes LINE and a newline to FD before DEADLINE; -1 on failure. */
+/*
+ * Writes LINE and a newline to FD, the connection to PEER, before
+ * DEADLINE; -1 on failure.
+ */
 static int
-put_line(int fd, const char *line, long long deadline)
+put_line(int fd, const char *peer, const char *line, long long deadline)
 {
 	char buf[AUTH_LINE + 1];
 	size_t len = (size_t)snprintf(buf, sizeof(buf), "%s\n", line), off = 0;
 	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 	ssize_t n;
 
-	TRACE('>', "auth", line, len - 1);
+	TRACE('>', peer, line, len - 1);
 	while (off < len) {
 		if ((n = write(fd, buf + off, len - off)) > 0) {
 			off += (size_t)n;
@@ -246,11 +249,12 @@ put_line(int fd, const char *line, long long deadline)
 }
 
 /*
- * Reads one line from FD into BUF (AUTH_LINE bytes) before DEADLINE, a
- * byte at a time so that nothing after it is taken; -1 on failure.
+ * Reads one line from FD, the connection to PEER, into BUF (AUTH_LINE
+ * bytes) before DEADLINE, a byte at a time so that nothing after it is
+ * taken; -1 on failure.
  */
 static int
-get_line(int fd, char *buf, long long deadline)
+get_line(int fd, const char *peer, char *buf, long long deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	size_t len = 0;
@@ -260,7 +264,7 @@ get_line(int fd, char *buf, long long deadline)
 		if ((n = read(fd, buf + len, 1)) == 1) {
 			if (buf[len] == '\n') {
 				buf[len] = '\0';
-				TRACE('<', "auth", buf, len);
+				TRACE('<', peer, buf, len);
 				return 0;
 			}
 			if (++len == AUTH_LINE - 1) {
@@ -293,8 +297,8 @@ auth_dial(int fd, const char *addr, long long deadline)
 
 	auth_start(&a, AUTH_CLIENT, 0, out);
 	do {
-		if ((*out != '\0' && put_line(fd, out, deadline) == -1) ||
-		    get_line(fd, in, deadline) == -1)
+		if ((*out != '\0' && put_line(fd, addr, out, deadline) == -1) ||
+		    get_line(fd, addr, in, deadline) == -1)
 			return -1;
 		r = auth_step(&a, in, out, &why);
 	} while (r == AUTH_MORE);

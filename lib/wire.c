@@ -495,6 +495,12 @@ wire_flush(struct wconn *c)
 void
 wire_fail(struct wconn *c, const char *reason)
 {
+	if (c->auth != NULL) {
+		/* The handshake ends here: ERR goes, what it held does not. */
+		free(c->auth);
+		c->auth = NULL;
+		c->heldlen = 0;
+	}
 	wire_sendf(c, "ERR %s", reason);
 	wire_close(c);
 }
