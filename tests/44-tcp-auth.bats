@@ -252,3 +252,16 @@ handshake() {
 	assert_output "2pc-coord: key file keydir: not a regular file"
 	[ ! -e a.sock ] && [ ! -e p.sock ] && [ ! -e b.sock ] && [ ! -e c.sock ]
 }
+
+@test "auth: the README's TCP snippet works pasted into a script (on ports free now)" {
+	p0=$(free_port) p1=$(free_port) p2=$(free_port)
+	awk '/^## Across hosts/ { f = 1 }
+	    f && /^```sh$/ { b = 1; next }
+	    b && /^```$/ { exit }
+	    b' "$HAKIT_ROOT/README.md" |
+	    sed "s/:7000/:$p0/g; s/:7001/:$p1/g; s/:7002/:$p2/g" >snippet.sh
+	grep -q "^2pc-coord -K hakit.key -s 127.0.0.1:$p0 " snippet.sh
+	run bash -c 'trap "kill \$(jobs -p) 2>/dev/null" EXIT; . ./snippet.sh 2>err'
+	assert_success
+	assert_output "$(printf 't1\tcommit')"
+}
