@@ -589,7 +589,6 @@ part_conn(struct part *p, const char *waiting)
 		}
 		return NULL;
 	}
-	p->warned = 0;
 	p->recovered = 0;
 	p->horizon = 0;
 	wire_sendf(p->c, "RECOVER %s %s", cid, cname);
@@ -679,7 +678,9 @@ part_line(struct wconn *c, char *line, size_t len, void *arg)
 	}
 	n = wire_split(line, f, 5);
 	if (n == 2 && strcmp(f[0], "RECOVERED") == 0) {
+		/* Reachable: a TCP connection is only known to be up now. */
 		p->recovered = 1;
+		p->warned = 0;
 		return;
 	}
 	if (on_query(c, f, n) == 0)
