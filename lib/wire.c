@@ -307,18 +307,17 @@ parse_lines(struct wconn *c)
 		size_t len = (size_t)(nl - start);
 
 		*nl = '\0';
-		if (c->beat && len == 2 && memcmp(start, "HB", 2) == 0)
-			;	/* a heartbeat: last_in is all it is for */
-		else if (len > WIRE_MAX_LINE) {
+		/* A heartbeat is for last_in only. */
+		if (!c->beat || len != 2 || memcmp(start, "HB", 2) != 0) {
 			TRACE('<', c->peer, start, len);
-			wire_fail(c, "line too long");
-			return;
-		} else if (c->auth != NULL) {
-			TRACE('<', c->peer, start, len);
-			handshake_line(c, start);
-		} else {
-			TRACE('<', c->peer, start, len);
-			c->on_line(c, start, len, c->arg);
+			if (len > WIRE_MAX_LINE) {
+				wire_fail(c, "line too long");
+				return;
+			}
+			if (c->auth != NULL)
+				handshake_line(c, start);
+			else
+				c->on_line(c, start, len, c->arg);
 		}
 		left -= len + 1;
 		start = nl + 1;
@@ -422,9 +421,10 @@ struct wconn *
 wire_new(int fd, const char *peer, wire_line_fn *on_line,
     wire_close_fn *on_close, void *arg)
 {
-	char where[80];
+	char where[80] = "";
 
-	sock_peer_name(fd, where, sizeof(where));
+	if (auth_enabled())
+		sock_peer_name(fd, where, sizeof(where));
 	return new_conn(fd, AUTH_SERVER, where, peer, on_line, on_close, arg);
 }
 

@@ -265,3 +265,29 @@ handshake() {
 	assert_success
 	assert_output "$(printf 't1\tcommit')"
 }
+
+# fds PID: how many descriptors a process holds.
+fds() {
+	ls "/proc/$1/fd" | wc -l
+}
+
+@test "auth: 200 TCP connections that never finish a handshake are cut off after the timeout; keyed clients are served meanwhile" {
+	make_key key
+	P=127.0.0.1:$(free_port)
+	start_daemon p repl-primary -K key -d p.d -s "$P" -L lease -r 3 -t 1000
+	before=$(fds "$(daemon_pid p)")
+	for ((i = 0; i < 200; i++)); do
+		exec {fd}<>"/dev/tcp/${P%:*}/${P##*:}"
+		held+=("$fd")
+		# Half of them begin a handshake and stop there.
+		((i % 2)) && printf 'AUTH %s\n' "$(repeat 32 cd)" >&"$fd"
+	done
+	run repl-client -K key -s "$P" put k v
+	assert_success
+	run repl-client -K key -s "$P" get k
+	assert_output v
+	cut_off() { [ "$(fds "$(daemon_pid p)")" -le "$before" ]; }
+	eventually cut_off
+	[ "$(grep -c 'no handshake within 1000 ms: closing' p.err)" -eq 200 ]
+	for fd in "${held[@]}"; do exec {fd}>&-; done
+}
