@@ -51,7 +51,7 @@ FUZZ_CC = clang
 FUZZ_SECS = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
-FUZZ_TARGETS = ring wire kvlog 2pc-coord 2pc-part
+FUZZ_TARGETS = ring wire auth kvlog 2pc-coord 2pc-part
 FUZZ_BIN = $(FUZZ_TARGETS:%=tests/fuzz/fuzz-%)
 VALGRIND_TESTS = tests/10-ring-file.bats \
 	tests/20-2pc-basic.bats tests/30-repl-basic.bats tests/40-disk-faults.bats
@@ -63,7 +63,7 @@ FUZZ_WRAP = -Wl,--wrap=err,--wrap=errx,--wrap=xmalloc,--wrap=xcalloc,--wrap=xrea
 tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/track.h $(LIBSRC) $(LIBHDR) \
     $(wildcard src/2pc-*.c)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -Ilib -o $@ $< $(LIBSRC) \
-	    $(if $(filter-out %ring %wire,$@),$(FUZZ_WRAP)) $(LDLIBS)
+	    $(if $(filter-out %ring %wire %auth,$@),$(FUZZ_WRAP)) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	@for t in $(FUZZ_TARGETS); do \
