@@ -88,7 +88,8 @@ int sock_connect(const char *addr);
 /*
  * Connects to ADDR and waits up to MS ms for the connection (and, over
  * TCP with a key, the handshake of auth.h); for clients that block.
- * Returns a descriptor, or -1 after printing why.
+ * Returns a descriptor, or -1 with errno set; exits 2, saying why, if the
+ * peer refuses our key or cannot prove that it knows it.
  */
 int sock_connect_wait(const char *addr, long ms);
 
