@@ -15,8 +15,6 @@
 #include "util.h"
 #include "wire.h"
 
-enum { WAIT_HELLO, WAIT_CHALLENGE, WAIT_PROOF, WAIT_OK, FINISHED };
-
 static unsigned char key[AUTH_MAX_KEY];
 static size_t keylen;
 
@@ -34,8 +32,8 @@ auth_load_key(const char *path)
 	if (!S_ISREG(st.st_mode))
 		errx(EXIT_USAGE, "key file %s: not a regular file", path);
 	if (st.st_mode & 077)
-		errx(EXIT_USAGE, "key file %s: readable or writable by group or "
-		    "others (mode %03o): chmod 600 it", path,
+		errx(EXIT_USAGE, "key file %s: readable or writable by group "
+		    "or others (mode %03o): chmod 600 it", path,
 		    (unsigned)(st.st_mode & 0777));
 	if (st.st_size > AUTH_MAX_KEY + 2)
 		errx(EXIT_USAGE, "key file %s: more than %d bytes", path,
@@ -51,9 +49,9 @@ auth_load_key(const char *path)
 	if (n == 0)
 		errx(EXIT_USAGE, "key file %s: empty", path);
 	if (n < AUTH_MIN_KEY)
-		errx(EXIT_USAGE, "key file %s: %zd bytes is too short a key: use "
-		    "at least %d random bytes (say, head -c 32 /dev/urandom | "
-		    "base64)", path, n, AUTH_MIN_KEY);
+		errx(EXIT_USAGE, "key file %s: %zd bytes is too short a key: "
+		    "use at least %d random bytes (say, head -c 32 "
+		    "/dev/urandom | base64)", path, n, AUTH_MIN_KEY);
 	keylen = (size_t)n;
 }
 
@@ -134,11 +132,11 @@ auth_start(struct auth *a, int role, int beat, char *out)
 	a->role = role;
 	*out = '\0';
 	if (role == AUTH_SERVER) {
-		a->state = WAIT_HELLO;
+		a->state = AUTH_WAIT_HELLO;
 		return;
 	}
 	a->beat = beat;
-	a->state = WAIT_CHALLENGE;
+	a->state = AUTH_WAIT_CHALLENGE;
 	make_nonce(a->nc);
 	snprintf(out, AUTH_LINE, "AUTH %s%s", a->nc, beat ? " beat" : "");
 }
@@ -161,7 +159,7 @@ auth_step(struct auth *a, const char *line, char *out, const char **why)
 
 	*out = '\0';
 	switch (a->state) {
-	case WAIT_HELLO:
+	case AUTH_WAIT_HELLO:
 		if (n < 1 || n > 2 || !hex_ok(f[0]) ||
 		    (n == 2 && strcmp(f[1], "beat") != 0)) {
 			*why = n == -1 ? "no handshake (this daemon takes TCP "
@@ -174,9 +172,9 @@ auth_step(struct auth *a, const char *line, char *out, const char **why)
 		make_nonce(a->ns);
 		proof(a, "server", pr);
 		snprintf(out, AUTH_LINE, "AUTH %s %s", a->ns, pr);
-		a->state = WAIT_PROOF;
+		a->state = AUTH_WAIT_PROOF;
 		return AUTH_MORE;
-	case WAIT_PROOF:
+	case AUTH_WAIT_PROOF:
 		if (n != 1) {
 			*why = "a malformed AUTH line";
 			break;
@@ -186,9 +184,9 @@ auth_step(struct auth *a, const char *line, char *out, const char **why)
 			break;
 		}
 		snprintf(out, AUTH_LINE, "AUTH OK");
-		a->state = FINISHED;
+		a->state = AUTH_FINISHED;
 		return AUTH_DONE;
-	case WAIT_CHALLENGE:
+	case AUTH_WAIT_CHALLENGE:
 		if (n != 2 || !hex_ok(f[0])) {
 			*why = strncmp(line, "ERR ", 4) == 0 ? line :
 			    "the peer does not speak the handshake: is it "
@@ -203,15 +201,15 @@ auth_step(struct auth *a, const char *line, char *out, const char **why)
 		}
 		proof(a, "client", pr);
 		snprintf(out, AUTH_LINE, "AUTH %s", pr);
-		a->state = WAIT_OK;
+		a->state = AUTH_WAIT_OK;
 		return AUTH_MORE;
-	case WAIT_OK:
+	case AUTH_WAIT_OK:
 		if (strcmp(line, "AUTH OK") != 0) {
 			*why = strncmp(line, "ERR ", 4) == 0 ? line :
 			    "an unexpected answer to our proof";
 			return AUTH_FAIL;
 		}
-		a->state = FINISHED;
+		a->state = AUTH_FINISHED;
 		return AUTH_DONE;
 	}
 	if (a->role == AUTH_SERVER)

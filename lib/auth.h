@@ -5,8 +5,8 @@
  * never travels:
  *
  *	client: AUTH NC [beat]
- *	server: AUTH NS PS	PS = HMAC-SHA-256(key, "hakit-server NC NS")
- *	client: AUTH PC		PC = HMAC-SHA-256(key, "hakit-client NC NS")
+ *	server: AUTH NS PS  PS = HMAC-SHA-256(key, "hakit-server NC NS")
+ *	client: AUTH PC     PC = HMAC-SHA-256(key, "hakit-client NC NS")
  *	server: AUTH OK
  *
  * NC and NS are fresh nonces (32 bytes from getrandom(2), in hex), proofs
@@ -30,13 +30,18 @@
 #include <stddef.h>
 
 #define AUTH_NONCE_BYTES	32
-#define AUTH_HEX		65	/* a nonce or proof in hex, with NUL */
+#define AUTH_HEX		65	/* a nonce or proof in hex, and NUL */
 #define AUTH_MIN_KEY		16	/* bytes */
 #define AUTH_MAX_KEY		4096
 #define AUTH_LINE		256	/* room for any handshake line */
 
 enum { AUTH_CLIENT, AUTH_SERVER };
 enum { AUTH_MORE, AUTH_DONE, AUTH_FAIL };
+/* Where a handshake stands: what it waits for. */
+enum {
+	AUTH_WAIT_HELLO, AUTH_WAIT_CHALLENGE, AUTH_WAIT_PROOF, AUTH_WAIT_OK,
+	AUTH_FINISHED
+};
 
 /* One side of a handshake under way. */
 struct auth {

@@ -1507,7 +1507,6 @@ on_close(struct wconn *w, void *arg)
 {
 	struct conn *c = arg, **p;
 
-	(void)w;
 	if (c->snap_fd != -1)
 		close(c->snap_fd);
 	if (c->receiving)
@@ -1517,6 +1516,9 @@ on_close(struct wconn *w, void *arg)
 		/* A primary that served us may have died: look at once. */
 		if (c->streaming)
 			ev_add_timer(ev, 0, retry_now, NULL);
+		/* One that refused our key will again: not at every tick. */
+		if (wire_refused(w))
+			follow_after = ev_now_ms() + REFUSED_MS;
 	}
 	for (p = &members; *p != NULL; p = &(*p)->next) {
 		if (*p == c) {

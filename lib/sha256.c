@@ -37,7 +37,8 @@ block(struct sha256 *s, const unsigned char *p)
 		w[t] = (uint32_t)p[4 * t] << 24 | (uint32_t)p[4 * t + 1] << 16 |
 		    (uint32_t)p[4 * t + 2] << 8 | p[4 * t + 3];
 	for (; t < 64; t++)
-		w[t] = SSIG1(w[t - 2]) + w[t - 7] + SSIG0(w[t - 15]) + w[t - 16];
+		w[t] = SSIG1(w[t - 2]) + w[t - 7] + SSIG0(w[t - 15]) +
+		    w[t - 16];
 	a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
 	e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
 	for (t = 0; t < 64; t++) {

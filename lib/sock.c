@@ -551,8 +551,9 @@ is_loopback(const struct sockaddr_storage *ss)
 	if (ss->ss_family == AF_INET)
 		return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr)
 		    >> 24) == 127;
-	const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	const struct in6_addr *a;
 
+	a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
 	return IN6_IS_ADDR_LOOPBACK(a) ||
 	    (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
 }

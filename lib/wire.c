@@ -37,6 +37,7 @@ struct wconn {
 	char *held;		/* what we send once it is done */
 	size_t heldlen, heldcap;
 	long long auth_timer;	/* gives up on the handshake */
+	int refused;		/* the handshake failed */
 	int beat;		/* heartbeats: both ends are hakit loops */
 	long long beat_timer;
 	long long last_in, last_out;	/* when we last heard, or spoke */
@@ -227,6 +228,30 @@ beat_check(struct evloop *ev, long long id, void *arg)
 	return WIRE_BEAT_MS;
 }
 
+/*
+ * Says why a handshake failed.  A server says it for every connection; a
+ * client, which may dial the same peer again and again, says the same
+ * thing at most every 10 seconds.
+ */
+static void
+warn_refusal(const struct wconn *c, const char *what, const char *why)
+{
+	static char said[512];
+	static long long said_at;
+	char msg[512];
+	long long now = ev_now_ms();
+
+	snprintf(msg, sizeof(msg), "%s: %s: %s", c->where, what, why);
+	if (c->auth->role == AUTH_CLIENT && strcmp(msg, said) == 0 &&
+	    now - said_at < 10000)
+		return;
+	if (c->auth->role == AUTH_CLIENT) {
+		snprintf(said, sizeof(said), "%s", msg);
+		said_at = now;
+	}
+	warnx("%s", msg);
+}
+
 static long
 auth_late(struct evloop *ev, long long id, void *arg)
 {
@@ -235,6 +260,7 @@ auth_late(struct evloop *ev, long long id, void *arg)
 	(void)ev;
 	(void)id;
 	c->auth_timer = 0;
+	c->refused = 1;
 	warnx("%s: no handshake within %ld ms: closing", c->where, live_ms());
 	wire_fail(c, "authentication timed out");
 	return -1;
@@ -257,8 +283,9 @@ handshake_line(struct wconn *c, const char *line)
 	if (r == AUTH_MORE)
 		return;
 	if (r == AUTH_FAIL) {
-		warnx("%s: %s: %s", c->where, c->auth->role == AUTH_SERVER ?
+		warn_refusal(c, c->auth->role == AUTH_SERVER ?
 		    "refused a TCP peer" : "authentication failed", why);
+		c->refused = 1;
 		wire_close(c);
 		return;
 	}
@@ -510,6 +537,13 @@ wire_close(struct wconn *c)
 {
 	if (c->closed)
 		return;
+	/* A client that leaves once it has our proof found it wrong. */
+	if (c->auth != NULL && c->auth->state == AUTH_WAIT_PROOF &&
+	    !c->refused) {
+		warn_refusal(c, "refused a TCP peer", "it left during the "
+		    "handshake, after our proof: does it have another key?");
+		c->refused = 1;
+	}
 	(void)write_out(c);
 	c->closed = 1;
 	if (c->prev != NULL)
@@ -556,6 +590,12 @@ int
 wire_closed(const struct wconn *c)
 {
 	return c->closed;
+}
+
+int
+wire_refused(const struct wconn *c)
+{
+	return c->refused;
 }
 
 const char *

@@ -100,6 +100,8 @@ void wire_set_refill(struct wconn *, wire_refill_fn *fn);
 void wire_set_peer(struct wconn *, const char *peer);
 
 int wire_closed(const struct wconn *);
+/* Returns 1 if the connection ended in a failed handshake (auth.h). */
+int wire_refused(const struct wconn *);
 const char *wire_peer(const struct wconn *);
 void *wire_arg(const struct wconn *);
 

@@ -291,3 +291,23 @@ fds() {
 	[ "$(grep -c 'no handshake within 1000 ms: closing' p.err)" -eq 200 ]
 	for fd in "${held[@]}"; do exec {fd}>&-; done
 }
+
+@test "auth: a member with another key is refused, says so every 10 s, and tries once a second, not at every tick" {
+	make_key key
+	make_key other
+	P=127.0.0.1:$(free_port) B=127.0.0.1:$(free_port)
+	start_daemon p repl-primary -K key -d p.d -s "$P" -L lease -r 3
+	# Not ready until in sync, which it never is: wait for its attempts.
+	start_process b repl-backup -K other -d b.d -s "$B" -L lease
+	eventually grep -q "refused a TCP peer: it left during the handshake, after our proof: does it have another key?" p.err
+	# Three more attempts take two seconds or more, not three ticks.
+	t0=$(ms_now)
+	tried() { [ "$(grep -c "after our proof" p.err)" -ge 4 ]; }
+	eventually tried
+	took=$(($(ms_now) - t0))
+	[ "$took" -ge 1900 ] || fail "4 attempts within $took ms"
+	assert_equal "$(grep -c "$P: authentication failed: the peer could not prove that it knows the key" b.err)" 1
+	# The group goes on without it.
+	run repl-client -K key -L lease put k v
+	assert_success
+}
