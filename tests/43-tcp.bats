@@ -146,6 +146,16 @@ same_tcp_history() {
 	[ ! -e x:1 ]
 }
 
+@test "tcp: a host name is resolved (getaddrinfo) and kept as the name peers know" {
+	A=localhost:$(free_port) C=localhost:$(free_port)
+	start_daemon a 2pc-part -s "$A" -l a.log -r 3
+	start_daemon coord 2pc-coord -s "$C" -l coord.log -r 3 "a=$A"
+	run 2pc-coord -C "$C" <<<"$(printf 't1\ta=hello')"
+	assert_output "$(printf 't1\tcommit')"
+	eventually grep -q "^t1	hello$" a.out
+	grep -aFq $'\t'"$C"$'\t' a.log
+}
+
 @test "tcp: bad addresses are refused at start (exit 2), a port in use is (exit 3)" {
 	run 2pc-part -s 127.0.0.1:0 -l a.log
 	assert_failure 2
