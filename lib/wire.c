@@ -39,6 +39,8 @@ struct wconn {
 	long long auth_timer;	/* gives up on the handshake */
 	int refused;		/* the handshake failed */
 	int beat;		/* heartbeats: both ends are hakit loops */
+	int beat_asked;		/* without a key: we asked for them */
+	int fresh;		/* without a key: no line from the client yet */
 	long long beat_timer;
 	long long last_in, last_out;	/* when we last heard, or spoke */
 	char *where;		/* the peer's address, for warnings */
@@ -252,6 +254,38 @@ warn_refusal(const struct wconn *c, const char *what, const char *why)
 	warnx("%s", msg);
 }
 
+/* Starts heartbeats on C. */
+static void
+start_beats(struct wconn *c)
+{
+	c->beat = 1;
+	c->beat_timer = ev_add_timer(loop, WIRE_BEAT_MS, beat_check, c);
+}
+
+/*
+ * Without a key, a dialer asks for heartbeats with a first line "BEAT",
+ * and a server that takes them answers "BEAT".  Returns 1 if LINE was
+ * that, which is not the protocol's.
+ */
+static int
+beat_line(struct wconn *c, const char *line, size_t len)
+{
+	int beat = len == 4 && memcmp(line, "BEAT", 4) == 0;
+
+	if (c->fresh) {
+		c->fresh = 0;
+		if (beat) {
+			queue(c, "BEAT", 4);
+			start_beats(c);
+		}
+		return beat;
+	}
+	c->beat_asked = 0;
+	if (beat)
+		start_beats(c);
+	return beat;
+}
+
 static long
 auth_late(struct evloop *ev, long long id, void *arg)
 {
@@ -276,7 +310,7 @@ handshake_line(struct wconn *c, const char *line)
 {
 	char out[AUTH_LINE], *p, *nl;
 	const char *why;
-	int r = auth_step(c->auth, line, out, &why);
+	int r = auth_step(c->auth, line, out, &why), beat;
 
 	if (*out != '\0')
 		queue(c, out, strlen(out));
@@ -289,7 +323,7 @@ handshake_line(struct wconn *c, const char *line)
 		wire_close(c);
 		return;
 	}
-	c->beat = c->auth->beat;
+	beat = c->auth->beat;
 	free(c->auth);
 	c->auth = NULL;
 	ev_del_timer(loop, c->auth_timer);
@@ -299,8 +333,8 @@ handshake_line(struct wconn *c, const char *line)
 		queue(c, p, (size_t)(nl - p));
 	}
 	c->heldlen = 0;
-	if (c->beat)
-		c->beat_timer = ev_add_timer(loop, WIRE_BEAT_MS, beat_check, c);
+	if (beat)
+		start_beats(c);
 }
 
 static long
@@ -343,7 +377,8 @@ parse_lines(struct wconn *c)
 			}
 			if (c->auth != NULL)
 				handshake_line(c, start);
-			else
+			else if ((!c->fresh && !c->beat_asked) ||
+			    !beat_line(c, start, len))
 				c->on_line(c, start, len, c->arg);
 		}
 		left -= len + 1;
@@ -414,7 +449,10 @@ on_readable(struct evloop *ev, int fd, int events, void *arg)
 	maybe_free(c);
 }
 
-/* Wraps FD; a TCP connection with a key starts its handshake as ROLE. */
+/*
+ * Wraps FD, the connection to WHERE; over TCP it starts, as ROLE, the
+ * handshake if we have a key, or else the asking for heartbeats.
+ */
 static struct wconn *
 new_conn(int fd, int role, const char *where, const char *peer,
     wire_line_fn *on_line, wire_close_fn *on_close, void *arg)
@@ -433,9 +471,17 @@ new_conn(int fd, int role, const char *where, const char *peer,
 	if (conns != NULL)
 		conns->prev = c;
 	conns = c;
-	if (!auth_enabled() || !sock_fd_is_tcp(fd))
+	if (!sock_fd_is_tcp(fd))
 		return c;
 	c->where = xstrdup(where);
+	if (!auth_enabled()) {
+		if (role == AUTH_CLIENT) {
+			queue(c, "BEAT", 4);
+			c->beat_asked = 1;
+		} else
+			c->fresh = 1;
+		return c;
+	}
 	c->auth = xmalloc(sizeof(*c->auth));
 	auth_start(c->auth, role, 1, first);
 	if (*first != '\0')
@@ -448,10 +494,9 @@ struct wconn *
 wire_new(int fd, const char *peer, wire_line_fn *on_line,
     wire_close_fn *on_close, void *arg)
 {
-	char where[80] = "";
+	char where[80];
 
-	if (auth_enabled())
-		sock_peer_name(fd, where, sizeof(where));
+	sock_peer_name(fd, where, sizeof(where));
 	return new_conn(fd, AUTH_SERVER, where, peer, on_line, on_close, arg);
 }
 

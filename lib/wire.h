@@ -22,11 +22,14 @@
  * wire_new takes the server's side, wire_dial the client's; lines are
  * handed to the callback, and what the caller sends leaves, only once it
  * is done, and a failed handshake closes the connection with a warning.
- * Both ends then send a heartbeat line, "HB", whenever they have sent
- * nothing for WIRE_BEAT_MS, and give up a peer they have heard nothing
- * from for the socket timeout (sock_set_timeout, at least 4 heartbeats):
- * a peer that is stopped, or cut off, is noticed within that time even on
- * a connection that carries nothing else.  Heartbeats are not traced.
+ * Without a key, wire_dial asks for heartbeats with a first line "BEAT",
+ * and wire_new's side answers "BEAT" if a connection begins so.  Once
+ * asked for (either way), both ends send a heartbeat line, "HB", whenever
+ * they have sent nothing for WIRE_BEAT_MS, and give up a peer they have
+ * heard nothing from for the socket timeout (sock_set_timeout, at least 4
+ * heartbeats): a peer that is stopped, or cut off, is noticed within that
+ * time even on a connection that carries nothing else.  Heartbeats are
+ * not traced.
  *
  * Promise: callbacks are never called on a closed connection; the close
  * callback is called exactly once; the struct stays valid while held

@@ -178,12 +178,11 @@ same_tcp_history() {
 	[ -z "$(find . -name '*:*')" ]
 }
 
-@test "tcp: a stopped participant is noticed within the coordinator's timeout, and a TX aborts" {
-	make_key key
+@test "tcp: a stopped participant is noticed within the coordinator's timeout, and a TX aborts (no key)" {
 	A=127.0.0.1:$(free_port) C=127.0.0.1:$(free_port)
-	start_daemon a 2pc-part -K key -s "$A" -l a.log -r 3 -t 2
-	start_daemon coord 2pc-coord -K key -s "$C" -l coord.log -r 3 -t 2 "a=$A"
-	run 2pc-coord -K key -C "$C" <<<"$(printf 't1\ta=x')"
+	start_daemon a 2pc-part -s "$A" -l a.log -r 3 -t 2
+	start_daemon coord 2pc-coord -s "$C" -l coord.log -r 3 -t 2 "a=$A"
+	run 2pc-coord -C "$C" <<<"$(printf 't1\ta=x')"
 	assert_output "$(printf 't1\tcommit')"
 	# The connection is idle; a stopped participant sends no heartbeats.
 	kill -STOP "$(daemon_pid a)"
@@ -191,12 +190,12 @@ same_tcp_history() {
 	eventually grep -q "$A: silent for [0-9]* ms: giving the connection up" coord.err
 	took=$(($(ms_now) - t0))
 	[ "$took" -lt 3500 ] || fail "noticed after $took ms"
-	run 2pc-coord -K key -C "$C" <<<"$(printf 't2\ta=y')"
+	run 2pc-coord -C "$C" <<<"$(printf 't2\ta=y')"
 	assert_output --regexp "^t2	abort	a (timed out|unreachable)$"
 	kill -CONT "$(daemon_pid a)"
 }
 
-@test "tcp: a backup notices a stopped primary within the lag time, and the primary a stopped backup" {
+@test "tcp: a backup notices a stopped primary within the lag time, and the primary a stopped backup (with a key)" {
 	make_key key
 	P=127.0.0.1:$(free_port) B=127.0.0.1:$(free_port)
 	start_daemon p repl-primary -K key -d p.d -s "$P" -L lease -r 3 -t 1000
