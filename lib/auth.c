@@ -158,6 +158,7 @@ auth_step(struct auth *a, const char *line, char *out, const char **why)
 	int n = fields(line, buf, f);
 
 	*out = '\0';
+	*why = "the handshake is over";
 	switch (a->state) {
 	case AUTH_WAIT_HELLO:
 		if (n < 1 || n > 2 || !hex_ok(f[0]) ||
