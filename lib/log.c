@@ -34,6 +34,8 @@ struct hlog {
 	size_t end;		/* where the next record goes */
 	size_t synced;		/* the end as of the last successful sync */
 	size_t base;		/* the end after the last checkpoint */
+	size_t outside;		/* state kept beside the log (a snapshot) */
+	size_t min;		/* no checkpoint is due below this size */
 	unsigned long growth;	/* % of growth that makes one due; 0: never */
 	int keeping;		/* inside log_checkpoint's keep function */
 	size_t alloc;		/* file size: end plus preallocated zeros */
@@ -215,6 +217,7 @@ log_open(const char *path, log_replay_fn *fn, void *arg)
 
 	l->path = xstrdup(path);
 	l->growth = 100;
+	l->min = LOG_CHECKPOINT_MIN;
 	while ((l->fd = filelock_open(path, 0, 0)) == -1) {
 		if (errno != ENOENT)
 			err(EXIT_FAIL, "%s", path);
@@ -403,6 +406,34 @@ log_appendf(struct hlog *l, enum log_force force, log_done_fn *done,
 }
 
 /*
+ * Writes zeros to FD from FROM to the preallocation boundary past NEED.
+ * Returns where they end, short of it on a nearly full disk (the records
+ * themselves then grow the file, and fdatasync covers the new size: better
+ * than refusing to log anything with less than PREALLOC bytes free), or
+ * -1 with errno set.
+ */
+static long long
+write_zeros(int fd, size_t from, size_t need)
+{
+	static const char zeros[65536];
+	size_t to = (need + PREALLOC) / PREALLOC * PREALLOC, n;
+	ssize_t w;
+
+	while (from < to) {
+		n = to - from < sizeof(zeros) ? to - from : sizeof(zeros);
+		if ((w = pwrite(fd, zeros, n, (off_t)from)) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOSPC)
+				break;
+			return -1;
+		}
+		from += (size_t)w;
+	}
+	return (long long)from;
+}
+
+/*
  * Extends the file with zeros, synced, to past NEED: overwriting
  * allocated blocks lets each later fdatasync skip the metadata update that
  * growing the file would cost (as PostgreSQL preallocates WAL segments).
@@ -410,28 +441,11 @@ log_appendf(struct hlog *l, enum log_force force, log_done_fn *done,
 static void
 preallocate(struct hlog *l, size_t need)
 {
-	static const char zeros[65536];
-	size_t to = (need + PREALLOC) / PREALLOC * PREALLOC, n;
-	ssize_t w;
+	long long end = write_zeros(l->fd, l->alloc, need);
 
-	while (l->alloc < to) {
-		n = to - l->alloc < sizeof(zeros) ? to - l->alloc :
-		    sizeof(zeros);
-		if ((w = pwrite(l->fd, zeros, n, (off_t)l->alloc)) == -1) {
-			if (errno == EINTR)
-				continue;
-			/*
-			 * A nearly full disk: keep what fits and let the
-			 * records themselves grow the file (fdatasync then
-			 * covers the new size), rather than refuse to log
-			 * anything with less than PREALLOC bytes free.
-			 */
-			if (errno == ENOSPC)
-				break;
-			err(EXIT_FAIL, "%s: write", l->path);
-		}
-		l->alloc += (size_t)w;
-	}
+	if (end == -1)
+		err(EXIT_FAIL, "%s: write", l->path);
+	l->alloc = (size_t)end;
 	if (!l->nosync)
 		sync_or_die(l);
 }
@@ -544,13 +558,25 @@ log_set_growth(struct hlog *l, unsigned long percent)
 	l->growth = percent;
 }
 
+void
+log_set_checkpoint_min(struct hlog *l, size_t bytes)
+{
+	l->min = bytes;
+}
+
+void
+log_set_outside(struct hlog *l, size_t bytes)
+{
+	l->outside = bytes;
+}
+
 int
 log_checkpoint_due(const struct hlog *l)
 {
 	size_t size = log_size(l);
 
-	return l->growth > 0 && size >= LOG_CHECKPOINT_MIN &&
-	    size - l->base >= l->base / 100 * l->growth;
+	return l->growth > 0 && size >= l->min &&
+	    size - l->base >= (l->base + l->outside) / 100 * l->growth;
 }
 
 void
@@ -579,12 +605,13 @@ write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-void
-log_checkpoint(struct hlog *l, log_keep_fn *keep, void *arg)
+int
+log_checkpoint_retire(struct hlog *l, log_keep_fn *keep, void *arg)
 {
 	char *tmp = checkpoint_path(l);
 	const char *what;
-	int fd;
+	long long alloc;
+	int fd, old;
 
 	/* What was appended is made durable first (callbacks may append). */
 	while (l->len > 0 || l->nw > 0) {
@@ -598,9 +625,12 @@ log_checkpoint(struct hlog *l, log_keep_fn *keep, void *arg)
 	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) ==
 	    -1)
 		goto fail;
+	/* Preallocated like any log, within the same sync. */
 	what = "write";
 	if (write_all(fd, MAGIC, MAGIC_LEN) == -1 ||
-	    write_all(fd, l->buf, l->len) == -1)
+	    write_all(fd, l->buf, l->len) == -1 ||
+	    (alloc = write_zeros(fd, MAGIC_LEN + l->len, MAGIC_LEN + l->len)) ==
+	    -1)
 		goto fail;
 	what = "fsync";
 	if (fsync(fd) == -1)
@@ -614,9 +644,10 @@ log_checkpoint(struct hlog *l, log_keep_fn *keep, void *arg)
 	CRASH_POINT("log.checkpoint-renamed");
 	if (fsync_parent(l->path) == -1)
 		err(EXIT_FAIL, "%s: fsync the directory", l->path);
-	close(l->fd);
+	old = l->fd;
 	l->fd = fd;
-	l->end = l->alloc = l->synced = l->base = MAGIC_LEN + l->len;
+	l->end = l->synced = l->base = MAGIC_LEN + l->len;
+	l->alloc = (size_t)alloc;
 	l->len = 0;
 	/* The buffer held the whole state: give the memory back. */
 	free(l->buf);
@@ -624,9 +655,15 @@ log_checkpoint(struct hlog *l, log_keep_fn *keep, void *arg)
 	l->cap = 0;
 	l->syncs += 2;
 	free(tmp);
-	return;
+	return old;
 fail:
 	/* The old log is untouched and complete: stop before any more acks. */
 	(void)unlink(tmp);
 	err(EXIT_FAIL, "%s: checkpoint: %s %s", l->path, what, tmp);
+}
+
+void
+log_checkpoint(struct hlog *l, log_keep_fn *keep, void *arg)
+{
+	close(log_checkpoint_retire(l, keep, arg));
 }

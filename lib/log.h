@@ -50,10 +50,10 @@
  * whole log by the records a keep function gives it, the state a restart
  * needs written compactly, so the log grows with the live state, not the
  * history.  The new file is written beside the log (LOG.checkpoint),
- * synced, locked (filelock.h), renamed over the log and its directory
- * synced: a crash at any moment leaves the old log or the new one, both
- * complete; a leftover LOG.checkpoint is removed when the log is next
- * opened.  Crash points: log.checkpoint-synced (the new file is durable,
+ * with its preallocated zeros, synced, locked (filelock.h), renamed over
+ * the log and its directory synced: a crash at any moment leaves the old
+ * log or the new one, both complete; a leftover LOG.checkpoint is removed
+ * when the log is next opened.  Crash points: log.checkpoint-synced (the new file is durable,
  * not yet renamed), log.checkpoint-renamed (renamed, the directory not yet
  * synced).
  *
@@ -138,23 +138,34 @@ void log_truncate(struct hlog *, long long size);
 
 void log_close(struct hlog *);
 
-/* A checkpoint is due from a log of this size on (see log_checkpoint_due). */
+/* By default, a checkpoint is due from a log of this size on. */
 #define LOG_CHECKPOINT_MIN	(1024 * 1024)
 
 /* Bytes in the log, appended records included. */
 size_t log_size(const struct hlog *);
 
 /*
- * Returns whether a checkpoint is due: the log holds at least
- * LOG_CHECKPOINT_MIN bytes and has grown by the growth percentage
- * (default 100: to twice what the last checkpoint wrote; before the
- * first, anything counts), as Redis rewrites its AOF
- * (auto-aof-rewrite-percentage).
+ * Returns whether a checkpoint is due: the log holds at least the
+ * minimum (LOG_CHECKPOINT_MIN unless set) and has grown by the growth
+ * percentage (default 100: to twice what the last checkpoint wrote,
+ * counting the state kept outside the log; before the first, anything
+ * counts), as Redis rewrites its AOF (auto-aof-rewrite-percentage and
+ * auto-aof-rewrite-min-size).
  */
 int log_checkpoint_due(const struct hlog *);
 
 /* Sets the growth percentage; 0 turns checkpoints off. */
 void log_set_growth(struct hlog *, unsigned long percent);
+
+/* Sets the size below which no checkpoint is due. */
+void log_set_checkpoint_min(struct hlog *, size_t bytes);
+
+/*
+ * Says how many bytes of state the caller keeps outside the log (a
+ * snapshot that the log's records follow): log_checkpoint_due() counts
+ * them as written by the last checkpoint.
+ */
+void log_set_outside(struct hlog *, size_t bytes);
 
 /* Called by log_checkpoint() to give, with log_keep(), what to keep. */
 typedef void log_keep_fn(struct hlog *, void *arg);
@@ -165,6 +176,15 @@ typedef void log_keep_fn(struct hlog *, void *arg);
  * the old log left as it was, if the new file cannot be written.
  */
 void log_checkpoint(struct hlog *, log_keep_fn *keep, void *arg);
+
+/*
+ * As log_checkpoint(), but returns the replaced file's descriptor, still
+ * open, instead of closing it.  The last close of a file that has lost
+ * its name frees its blocks, which can stop the caller for milliseconds:
+ * a caller that must not stop closes it where that costs it nothing (say,
+ * after forking a child that holds it too and closes it last).
+ */
+int log_checkpoint_retire(struct hlog *, log_keep_fn *keep, void *arg);
 
 /* Gives one record to keep; only inside a keep function. */
 void log_keep(struct hlog *, const char *rec, size_t len);

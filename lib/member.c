@@ -32,7 +32,7 @@ write_file(const struct member *m, size_t commit, const char **what)
 
 	if ((fp = open_memstream(&text, &len)) == NULL)
 		err(EXIT_FAIL, "open_memstream");
-	fprintf(fp, "hakit-member 1\nid %s\nlog-inode %llu\ncommit %zu\n",
+	fprintf(fp, "hakit-member 2\nid %s\ndir-inode %llu\ncommit %zu\n",
 	    m->id, m->inode, commit);
 	if (fclose(fp) == EOF)
 		err(EXIT_FAIL, "open_memstream");
@@ -45,7 +45,7 @@ write_file(const struct member *m, size_t commit, const char **what)
 struct reading {
 	struct member *m;
 	unsigned long long inode;
-	int have;		/* bits: id, log-inode, commit */
+	int have;		/* bits: id, dir-inode, commit */
 };
 
 /* One line of a member file (keyfile_fn). */
@@ -55,13 +55,18 @@ member_line(void *arg, size_t lineno, const char *key, char *val)
 	struct reading *r = arg;
 	unsigned long long v;
 
+	if (lineno == 1 && strcmp(key, "hakit-member") == 0 &&
+	    strcmp(val, "1") == 0)
+		errx(EXIT_USAGE, "%s: a version 1 member file, from an older "
+		    "hakit: remove it (the member then joins as a new copy)",
+		    r->m->path);
 	if (lineno == 1)
 		return strcmp(key, "hakit-member") == 0 &&
-		    strcmp(val, "1") == 0 ? 0 : -1;
+		    strcmp(val, "2") == 0 ? 0 : -1;
 	if (strcmp(key, "id") == 0 && member_id_ok(val)) {
 		memcpy(r->m->id, val, MEMBER_ID_LEN + 1);
 		r->have |= 1;
-	} else if (strcmp(key, "log-inode") == 0 &&
+	} else if (strcmp(key, "dir-inode") == 0 &&
 	    sscanf(val, "%llu", &r->inode) == 1)
 		r->have |= 2;
 	else if (strcmp(key, "commit") == 0 && sscanf(val, "%llu", &v) == 1 &&
@@ -80,15 +85,13 @@ member_open(const char *dir, size_t records)
 	struct reading r = { m, 0, 0 };
 	size_t n = strlen(dir) + 16;
 	const char *what, *why = NULL;
-	char *log = xmalloc(n);
 	struct stat sb;
 	int found;
 
 	m->path = xmalloc(n);
 	snprintf(m->path, n, "%s/member", dir);
-	snprintf(log, n, "%s/log", dir);
-	if (stat(log, &sb) == -1)
-		err(EXIT_FAIL, "%s", log);
+	if (stat(dir, &sb) == -1)
+		err(EXIT_FAIL, "%s", dir);
 	m->inode = (unsigned long long)sb.st_ino;
 	durable_sweep(m->path);
 	found = keyfile_read(m->path, "member file", member_line, &r) == 0;
@@ -96,9 +99,9 @@ member_open(const char *dir, size_t records)
 		errx(EXIT_USAGE, "%s: malformed member file: it lacks a line",
 		    m->path);
 	if (found && r.inode != m->inode)
-		why = "its log is not the file its id was made for";
+		why = "it is not the directory its id was made for";
 	else if (found && m->commit > records)
-		why = "its log lacks records it knew were committed";
+		why = "it lacks records it knew were committed";
 	if (!found || records == 0 || why != NULL) {
 		if (why != NULL)
 			warnx("%s: %s: this is a new copy of the data", dir,
@@ -109,7 +112,6 @@ member_open(const char *dir, size_t records)
 			err(EXIT_FAIL, "%s: %s", m->path, what);
 		CRASH_POINT("member.identified");
 	}
-	free(log);
 	return m;
 }
 

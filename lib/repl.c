@@ -13,6 +13,7 @@
 #include "evloop.h"
 #include "kvlog.h"
 #include "lease.h"
+#include "log.h"
 #include "member.h"
 #include "repl.h"
 #include "reqid.h"
@@ -27,6 +28,8 @@
 #define WAITING_MS	30000	/* how often a stuck backup says so */
 #define READY_MS	10000	/* a backup is ready by then at the latest */
 #define REFUSED_MS	1000	/* after refusing a primary, wait this long */
+#define CHUNK		16384	/* snapshot bytes in one CHUNK message */
+#define CHUNKS_PER_TURN	4	/* sent to one backup per turn of the loop */
 
 enum role { BACKUP, PRIMARY };
 enum kind { CLIENT, MEMBER, UPSTREAM, PIPE };
@@ -50,6 +53,10 @@ struct conn {
 	enum kind kind;
 	char *id, *sock;	/* MEMBER: the backup's member id and socket */
 	int streaming;		/* MEMBER/UPSTREAM: past SYNC */
+	int snap_fd;		/* MEMBER: the snapshot being sent, or -1 */
+	long long snap_off, snap_size;	/* MEMBER: its bytes sent, and all */
+	int behind;		/* MEMBER: needs records the log dropped */
+	int receiving;		/* UPSTREAM: a snapshot is coming */
 	size_t sent;		/* MEMBER: records sent */
 	size_t recv, synced;	/* MEMBER: acknowledged; UPSTREAM: acks sent */
 	struct reply *replies, **replies_tail;	/* CLIENT/PIPE */
@@ -504,7 +511,12 @@ reply_writes(void)
 
 /* --- primary --- */
 
-/* Sends a backup the durable records it lacks, within the window. */
+/*
+ * Sends a backup the durable records it lacks, within the window.  One
+ * whose next record a snapshot has dropped from the log since is marked
+ * behind: it is closed from the loop, and syncs again (getting the
+ * snapshot).
+ */
 static int
 stream_to(struct conn *c)
 {
@@ -513,6 +525,10 @@ stream_to(struct conn *c)
 	const char *rec;
 	int any = 0;
 
+	if (c->sent + 1 < kv_oldest(kv)) {
+		c->behind = 1;
+		return 0;
+	}
 	while (c->sent < durable && c->sent - acked(c) < WINDOW) {
 		c->sent++;
 		rec = kv_record(kv, c->sent, &len);
@@ -667,6 +683,57 @@ do_request(struct conn *c, struct reply *r, const char *op,
 	}
 }
 
+/*
+ * Sends our snapshot to a backup, a few chunks each time its socket
+ * drains (wire_set_refill), and then SNAPEND: it installs the snapshot
+ * and syncs again from there.  A snapshot taken meanwhile does not
+ * disturb the transfer: the file stays open.
+ */
+static void
+send_chunks(struct wconn *w, void *arg)
+{
+	static char buf[CHUNK], line[2 * CHUNK + 64];
+	struct conn *c = arg;
+	size_t len;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < CHUNKS_PER_TURN && c->snap_off < c->snap_size; i++) {
+		n = pread(c->snap_fd, buf, sizeof(buf), (off_t)c->snap_off);
+		if (n <= 0) {
+			warn("reading the snapshot for %s", c->sock);
+			wire_fail(w, "cannot read the snapshot");
+			return;
+		}
+		len = (size_t)snprintf(line, 64, "CHUNK %llu ", epoch);
+		len += wire_escape(buf, (size_t)n, line + len);
+		wire_send(w, line, len);
+		c->snap_off += n;
+	}
+	if (c->snap_off < c->snap_size)
+		return;
+	wire_set_refill(w, NULL);
+	close(c->snap_fd);
+	c->snap_fd = -1;
+	wire_sendf(w, "SNAPEND %llu", epoch);
+	CRASH_POINT("snapshot.sent");
+}
+
+/* SNAP EPOCH POS SIZE: starts sending our snapshot to backup C. */
+static void
+send_snapshot(struct conn *c)
+{
+	size_t pos;
+
+	if ((c->snap_fd = kv_snapshot_open(kv, &pos, &c->snap_size)) == -1) {
+		wire_fail(c->w, "cannot read the snapshot");
+		return;
+	}
+	c->snap_off = 0;
+	wire_sendf(c->w, "SNAP %llu %zu %lld", epoch, pos, c->snap_size);
+	wire_set_refill(c->w, send_chunks);
+}
+
 /* SYNC EPOCH LASTEPOCH POS ID SOCK: a backup asks to follow us. */
 static void
 on_sync(struct conn *c, char *args)
@@ -700,27 +767,20 @@ on_sync(struct conn *c, char *args)
 		refuse(c, "epoch newer than the primary's");
 		return;
 	}
-	if ((c->kind != CLIENT && c->kind != MEMBER) || c->replies != NULL) {
+	if ((c->kind != CLIENT && c->kind != MEMBER) || c->replies != NULL ||
+	    c->streaming || c->snap_fd != -1) {
 		refuse(c, "unexpected SYNC");
 		return;
 	}
-	c->kind = MEMBER;
+	if (c->kind == CLIENT) {
+		c->kind = MEMBER;
+		c->next = members;
+		members = c;
+	}
 	free(c->id);
 	free(c->sock);
 	c->id = xstrdup(f[3]);
 	c->sock = xstrdup(f[4]);
-	if (pos > kv_count(kv) || kv_epoch_at(kv, pos) != last) {
-		/* Diverged: tell it where our history of its epoch ends. */
-		end = kv_end_of_epoch(kv, last, &found);
-		wire_sendf(c->w, "TRUNC %llu %llu %zu", epoch, found, end);
-		return;
-	}
-	if (lease_insync(&st, c->id, c->sock) && pos < commit)
-		shrink(c->id, c->sock, "rejoined behind the commit point");
-	c->streaming = 1;
-	c->sent = c->recv = c->synced = pos;
-	c->next = members;
-	members = c;
 	/* An older link of the same backup is dead: drop it, keep this. */
 	for (m = members; m != NULL; m = m->next) {
 		if (m != c && strcmp(m->id, c->id) == 0 &&
@@ -729,6 +789,20 @@ on_sync(struct conn *c, char *args)
 			break;
 		}
 	}
+	if (pos > kv_count(kv) || kv_epoch_at(kv, pos) != last) {
+		/* Diverged: tell it where our history of its epoch ends. */
+		end = kv_end_of_epoch(kv, last, &found);
+		wire_sendf(c->w, "TRUNC %llu %llu %zu", epoch, found, end);
+		return;
+	}
+	if (lease_insync(&st, c->id, c->sock) && pos < commit)
+		shrink(c->id, c->sock, "rejoined behind the commit point");
+	if (pos + 1 < kv_oldest(kv)) {
+		send_snapshot(c);
+		return;
+	}
+	c->streaming = 1;
+	c->sent = c->recv = c->synced = pos;
 	wire_sendf(c->w, "START %llu %zu %s %zu", epoch, pos,
 	    lease_ack_name(st.ack), commit);
 	stream_to(c);
@@ -795,6 +869,11 @@ primary_before_sleep(void)
 		}
 		if (sent)
 			CRASH_POINT("primary.sent");
+	}
+	for (m = members; m != NULL; m = next) {
+		next = m->next;
+		if (m->behind)
+			wire_fail(m->w, "behind the primary's log: sync again");
 	}
 	advance_commit();
 }
@@ -863,6 +942,7 @@ conn_new(enum kind kind, int fd, const char *peer)
 	struct conn *c = xcalloc(1, sizeof(*c));
 
 	c->kind = kind;
+	c->snap_fd = -1;
 	c->replies_tail = &c->replies;
 	c->w = wire_new(fd, peer, on_line, kind == PIPE ? NULL : on_close, c);
 	return c;
@@ -1019,6 +1099,27 @@ on_trunc(struct conn *u, unsigned long long e, unsigned long long last,
 	send_sync(u);
 }
 
+/*
+ * SNAPEND: the primary's snapshot is all here.  Installed, it replaces our
+ * log (which it is past the end of) and is committed; we sync again from
+ * its position.
+ */
+static void
+on_snapend(struct conn *u)
+{
+	const char *why;
+	char msg[96];
+
+	u->receiving = 0;
+	if (kv_receive_end(kv, &why) == -1) {
+		snprintf(msg, sizeof(msg), "bad snapshot: %s", why);
+		upstream_fail(u, msg);
+		return;
+	}
+	learn_commit(kv_applied(kv));
+	send_sync(u);
+}
+
 /* Handles a line from the primary we follow. */
 static void
 upstream_line(struct conn *u, char *line, size_t len)
@@ -1033,13 +1134,14 @@ upstream_line(struct conn *u, char *line, size_t len)
 		wire_close(u->w);
 		return;
 	}
-	/* A record's payload is the rest of the line; it may hold spaces. */
-	n = wire_split(line, f, strncmp(line, "REC ", 4) == 0 ? 4 : 5);
+	/* A payload is the rest of the line; it may hold spaces. */
+	n = wire_split(line, f, strncmp(line, "REC ", 4) == 0 ? 4 :
+	    strncmp(line, "CHUNK ", 6) == 0 ? 3 : 5);
 	if (n < 2 || parse_num(f[1], &e) == -1) {
 		upstream_fail(u, "bad message");
 		return;
 	}
-	if (e < epoch || (u->streaming && e != epoch)) {
+	if (e < epoch || ((u->streaming || u->receiving) && e != epoch)) {
 		upstream_fail(u, "stale epoch");
 		return;
 	}
@@ -1053,7 +1155,7 @@ upstream_line(struct conn *u, char *line, size_t len)
 		}
 		l = wire_unescape(f[3], len - (size_t)(f[3] - line));
 		if (l <= 0 || kv_record_epoch(f[3], (size_t)l, &last) == -1 ||
-		    last > epoch) {
+		    last > epoch || last < kv_epoch_at(kv, kv_count(kv))) {
 			upstream_fail(u, "bad record");
 			return;
 		}
@@ -1068,7 +1170,21 @@ upstream_line(struct conn *u, char *line, size_t len)
 		/* We have applied every record committed: START and COMMIT
 		 * told us so, and we apply what we have as it comes. */
 		ready();
+	} else if (strcmp(f[0], "CHUNK") == 0 && n == 3 && u->receiving) {
+		long l = wire_unescape(f[2], len - (size_t)(f[2] - line));
+
+		if (l < 0 || kv_receive_data(kv, f[2], (size_t)l) == -1)
+			upstream_fail(u, "bad CHUNK");
+	} else if (strcmp(f[0], "SNAPEND") == 0 && n == 2 && u->receiving) {
+		on_snapend(u);
+	} else if (strcmp(f[0], "SNAP") == 0 && n == 4 && !u->streaming &&
+	    !u->receiving && parse_pos(f[2], &pos) == 0 &&
+	    pos > kv_count(kv) && parse_num(f[3], &last) == 0) {
+		epoch = e;
+		u->receiving = 1;
+		kv_receive_begin(kv, pos, (long long)last);
 	} else if (strcmp(f[0], "START") == 0 && n == 5 && !u->streaming &&
+	    !u->receiving &&
 	    parse_pos(f[2], &pos) == 0 && pos == kv_count(kv) &&
 	    lease_ack_parse(f[3]) != -1 && parse_pos(f[4], &end) == 0) {
 		epoch = e;
@@ -1083,6 +1199,7 @@ upstream_line(struct conn *u, char *line, size_t len)
 		wire_sendf(u->w, "ACK %llu %zu %zu", epoch, u->recv,
 		    u->synced);
 	} else if (strcmp(f[0], "TRUNC") == 0 && n == 4 && !u->streaming &&
+	    !u->receiving &&
 	    parse_num(f[2], &last) == 0 && parse_pos(f[3], &end) == 0)
 		on_trunc(u, e, last, end);
 	else
@@ -1148,6 +1265,7 @@ tick(struct evloop *e, long long id, void *arg)
 		backup_tick();
 	serve_waits();
 	member_note_commit(mem, proven_commit(), 0);
+	kv_snapshot_tick(kv);
 	return TICK_MS;
 }
 
@@ -1270,12 +1388,16 @@ on_client_status(struct conn *c)
 
 	if (role == PRIMARY)
 		reply_fmt(c, r, "STATUS role=primary epoch=%llu id=%s "
-		    "records=%zu applied=%zu insync-backups=%zu", epoch,
-		    mem->id, kv_count(kv), kv_applied(kv), insync_backups());
+		    "records=%zu applied=%zu snapshot=%zu digest=%08x "
+		    "insync-backups=%zu", epoch, mem->id, kv_count(kv),
+		    kv_applied(kv), kv_snapshot_pos(kv),
+		    (unsigned)kv_digest(kv), insync_backups());
 	else
 		reply_fmt(c, r, "STATUS role=backup epoch=%llu id=%s "
-		    "records=%zu applied=%zu primary=%s", epoch, mem->id,
-		    kv_count(kv), kv_applied(kv),
+		    "records=%zu applied=%zu snapshot=%zu digest=%08x "
+		    "primary=%s", epoch, mem->id, kv_count(kv),
+		    kv_applied(kv), kv_snapshot_pos(kv),
+		    (unsigned)kv_digest(kv),
 		    upstream != NULL && upstream->streaming ?
 		    st.primary.sock : "-");
 }
@@ -1365,6 +1487,10 @@ on_close(struct wconn *w, void *arg)
 	struct conn *c = arg, **p;
 
 	(void)w;
+	if (c->snap_fd != -1)
+		close(c->snap_fd);
+	if (c->receiving)
+		kv_receive_abort(kv);
 	if (c == upstream) {
 		upstream = NULL;
 		/* A primary that served us may have died: look at once. */
@@ -1424,9 +1550,11 @@ setup(const struct repl_opts *o)
 	if (mkdir(o->dir, 0700) == -1 && errno != EEXIST)
 		err(EXIT_FAIL, "%s", o->dir);
 	kv = kv_open(o->dir, o->nosync);
+	kv_set_growth(kv, o->growth, o->snap_min);
 	mem = member_open(o->dir, kv_count(kv));
-	commit = mem->commit;
-	kv_apply(kv, commit, NULL, NULL);
+	kv_apply(kv, mem->commit, NULL, NULL);
+	/* What the snapshot holds was committed, whatever the file says. */
+	commit = kv_applied(kv) > mem->commit ? kv_applied(kv) : mem->commit;
 	epoch = kv_epoch_at(kv, kv_count(kv));
 	lockfd = lease_open(o->lease);
 	lease_read(o->lease, &st);	/* a malformed one stops us here */
@@ -1529,7 +1657,10 @@ repl_parse_args(int argc, char *argv[], int pipe_ok, struct repl_opts *o)
 	o->lag_ms = -1;
 	o->mode = 0600;
 	o->readyfd = -1;
-	while ((ch = getopt(argc, argv, "Aa:d:hk:L:m:nopr:Ss:t:uV")) != -1) {
+	o->growth = 100;
+	o->snap_min = LOG_CHECKPOINT_MIN;
+	while ((ch = getopt(argc, argv, "Aa:d:G:g:hk:L:m:nopr:Ss:t:uV")) !=
+	    -1) {
 		switch (ch) {
 		case 'A':
 		case 'u':
@@ -1542,6 +1673,19 @@ repl_parse_args(int argc, char *argv[], int pipe_ok, struct repl_opts *o)
 			break;
 		case 'd':
 			o->dir = optarg;
+			break;
+		case 'G':
+			if (parse_ulong(optarg, 0, LOG_MAX_RECORD, &v) == -1)
+				return bad_arg(ch, optarg, "not a log size in "
+				    "bytes from 0 to 67108864");
+			o->snap_min = v;
+			break;
+		case 'g':
+			if (parse_ulong(optarg, 0, 100000, &v) == -1)
+				return bad_arg(ch, optarg, "not a percentage of "
+				    "log growth from 0 to 100000 (0: no "
+				    "snapshots)");
+			o->growth = v;
 			break;
 		case 'h':
 			return 'h';

@@ -44,6 +44,8 @@ struct repl_opts {
 	int readyfd;		/* -r FD, or -1 */
 	int any_uid;		/* -A: accept peers of any uid */
 	int nosync;		/* -S: never fdatasync (demos, benchmarks) */
+	unsigned long growth;	/* -g: log growth for a snapshot, %; 0: none */
+	size_t snap_min;	/* -G: no snapshot of a smaller log */
 	int pipe;		/* primary: writes from stdin, acks to stdout */
 	int print;		/* print applied records to stdout */
 };

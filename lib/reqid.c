@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,4 +138,25 @@ reqid_find(const struct reqid_table *t, const struct reqid *id, size_t *pos)
 		return REQID_NEW;
 	*pos = c->pos[slot];
 	return REQID_DONE;
+}
+
+void
+reqid_each(const struct reqid_table *t, reqid_fn *fn, void *arg)
+{
+	const struct client *c;
+	unsigned long long seq;
+	struct reqid id;
+	size_t slot;
+
+	for (c = t->oldest; c != NULL; c = c->next) {
+		snprintf(id.client, sizeof(id.client), "%s", c->name);
+		seq = c->top >= REQID_WINDOW ? c->top - REQID_WINDOW + 1 : 1;
+		for (; seq <= c->top; seq++) {
+			slot = seq % REQID_WINDOW;
+			if (c->seq[slot] != seq)
+				continue;
+			id.seq = seq;
+			fn(arg, &id, c->pos[slot]);
+		}
+	}
 }

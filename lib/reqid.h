@@ -56,4 +56,14 @@ void reqid_note(struct reqid_table *, const struct reqid *id, size_t pos);
 enum reqid_state reqid_find(const struct reqid_table *,
     const struct reqid *id, size_t *pos);
 
+typedef void reqid_fn(void *arg, const struct reqid *id, size_t pos);
+
+/*
+ * Calls FN for every id the table remembers, in an order that rebuilds
+ * the same table when each is given to reqid_note() (to save it in a
+ * snapshot): clients from the one that wrote longest ago, each one's ids
+ * by SEQ.
+ */
+void reqid_each(const struct reqid_table *, reqid_fn *fn, void *arg);
+
 #endif

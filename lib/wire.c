@@ -17,6 +17,7 @@ struct wconn {
 	char *peer;
 	wire_line_fn *on_line;
 	wire_close_fn *on_close;
+	wire_refill_fn *refill;	/* asks for more to send, or NULL */
 	void *arg;
 	char *in;		/* received, not yet a complete line */
 	size_t inlen, incap;
@@ -91,7 +92,7 @@ flush_conn(struct wconn *c)
 		wire_close(c);
 		return;
 	}
-	if (c->outlen > 0)
+	if (c->outlen > 0 || c->refill != NULL)
 		ev_add_fd(loop, c->fd, EV_WRITE, on_writable, c);
 	else {
 		ev_del_fd(loop, c->fd, EV_WRITE);
@@ -103,10 +104,18 @@ flush_conn(struct wconn *c)
 static void
 on_writable(struct evloop *ev, int fd, int events, void *arg)
 {
+	struct wconn *c = arg;
+
 	(void)ev;
 	(void)fd;
 	(void)events;
-	flush_conn(arg);
+	c->busy++;
+	flush_conn(c);
+	if (!c->closed && c->refill != NULL &&
+	    c->outlen - c->outoff < WIRE_LOW_WATER)
+		c->refill(c, c->arg);
+	c->busy--;
+	maybe_free(c);
 }
 
 static void
@@ -347,6 +356,14 @@ wire_close(struct wconn *c)
 		c->on_close(c, c->arg);
 	c->busy--;
 	maybe_free(c);
+}
+
+void
+wire_set_refill(struct wconn *c, wire_refill_fn *fn)
+{
+	c->refill = fn;
+	if (!c->closed && fn != NULL)
+		ev_add_fd(loop, c->fd, EV_WRITE, on_writable, c);
 }
 
 void

@@ -31,6 +31,7 @@
 #define WIRE_MAX_LINE	65536
 #define WIRE_IDLE_MS	10000
 #define WIRE_MAX_QUEUE	(16 * 1024 * 1024)	/* unsent bytes per peer */
+#define WIRE_LOW_WATER	(256 * 1024)	/* a refill is asked for below it */
 
 struct evloop;
 struct wconn;
@@ -38,6 +39,7 @@ struct wconn;
 /* LINE is NUL-terminated, without its newline; it may be modified. */
 typedef void wire_line_fn(struct wconn *, char *line, size_t len, void *arg);
 typedef void wire_close_fn(struct wconn *, void *arg);
+typedef void wire_refill_fn(struct wconn *, void *arg);
 
 /* Registers the loop hook that writes queued output; call once. */
 void wire_init(struct evloop *);
@@ -59,6 +61,17 @@ void wire_fail(struct wconn *, const char *reason);
 
 /* Closes now, after trying once to write what is queued. */
 void wire_close(struct wconn *);
+
+/*
+ * Bulk sending with back-pressure: while FN is set, the loop calls
+ * FN(W, ARG) (ARG as given to wire_new) whenever the socket can take
+ * more and fewer than WIRE_LOW_WATER bytes wait to be sent; FN queues a
+ * bounded amount and clears itself (NULL) when it has sent everything.
+ * A slow peer so holds back only its own transfer, and the queue stays
+ * small; each call is one turn of the loop, so other peers are served
+ * between chunks.
+ */
+void wire_set_refill(struct wconn *, wire_refill_fn *fn);
 
 /* Renames the peer, as shown in traces, once it has said who it is. */
 void wire_set_peer(struct wconn *, const char *peer);

@@ -18,9 +18,10 @@
 static void
 usage(FILE *fp, int status)
 {
-	fprintf(fp, "usage: repl-backup [-AhoSV] [-a none | recv | fsync] [-k K] "
-	    "[-m mode]\n"
-	    "                   [-r fd] [-t lag_ms] -d dir -s sock -L lease\n");
+	fprintf(fp, "usage: repl-backup [-AhoSV] [-a none | recv | fsync] [-G min_size] "
+	    "[-g growth]\n"
+	    "                   [-k K] [-m mode] [-r fd] [-t lag_ms] -d dir -s sock "
+	    "-L lease\n");
 	exit(status);
 }
 

@@ -28,7 +28,7 @@ load repl-helper
 	# The log holds the epoch record and the three writes, on both.
 	converge p b
 	run repl-client -s p.sock status
-	assert_output "role=primary epoch=1 id=$(member_id p) records=5 applied=5 insync-backups=1"
+	assert_output --regexp "^role=primary epoch=1 id=$(member_id p) records=5 applied=5 snapshot=0 digest=[0-9a-f]{8} insync-backups=1$"
 }
 
 @test "reads at a backup say their role and position; -w waits for a position" {

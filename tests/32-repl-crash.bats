@@ -72,6 +72,75 @@ crash_takeover() {
 	converge p b1
 }
 
+# Snapshots: members snapshot once their log holds 512 bytes.
+G="-G 512"
+
+# snapshot_crash NAME POINT: NAME (p, the primary, or b1, a backup) dies
+# at POINT in its first snapshot while writes flow; it comes back from
+# what the crash left, and the group converges; then the primary dies
+# and a backup takes over, with every acknowledged write.
+snapshot_crash() {
+	local name=$1 point=$2
+	if [ "$name" = p ]; then
+		HAKIT_CRASH=$point start_primary p $G
+	else
+		start_primary p $G
+	fi
+	if [ "$name" = b1 ]; then
+		HAKIT_CRASH=$point start_backup b1 $G
+	else
+		start_backup b1 $G
+	fi
+	start_backup b2 $G
+	put_keys 1 40
+	eventually died "$name"
+	grep -q "crash point $point reached" "$name.err"
+	[ "$(wc -l <acked)" -eq 40 ]
+	start_backup "$name" $G
+	converge p b1 b2
+	check_acked acked
+	crash_daemon "$(lease_field primary | sed 's|.*/||; s|\.sock$||')"
+	put_keys 41 45
+	[ "$(wc -l <acked)" -eq 45 ]
+	check_acked acked
+}
+
+# transfer_crash NAME POINT: b2 is down while the log moves past it; back,
+# it gets the primary's snapshot, and NAME (p or b2) dies at POINT of
+# the transfer.  Every member then converges with every acknowledged write.
+transfer_crash() {
+	local name=$1 point=$2
+	if [ "$name" = p ]; then
+		HAKIT_CRASH=$point start_primary p $G
+	else
+		start_primary p $G
+	fi
+	start_backup b1 $G
+	start_backup b2 $G
+	put_keys 1 5
+	kill_daemon b2 TERM
+	put_keys 6 60
+	eventually snapshot_past p 30
+	if [ "$name" = b2 ]; then
+		HAKIT_CRASH=$point start_process b2 repl-backup -d b2.d \
+		    -s b2.sock -L lease $G
+	else
+		start_process b2 repl-backup -d b2.d -s b2.sock -L lease $G
+	fi
+	eventually died "$name"
+	grep -q "crash point $point reached" "$name.err"
+	start_backup "$name" $G
+	put_keys 61 65
+	[ "$(wc -l <acked)" -eq 65 ]
+	converge p b1 b2
+	check_acked acked
+}
+
+# snapshot_past NAME POS: succeeds once NAME's snapshot is past POS.
+snapshot_past() {
+	[ "$(status_field "$1" snapshot)" -gt "$2" ]
+}
+
 @test "crash at primary.append" { crash_primary primary.append:4; }
 @test "crash at primary.appended" { crash_primary primary.appended:4; }
 @test "crash at primary.sent" { crash_primary primary.sent:4; }
@@ -184,4 +253,39 @@ crash_takeover() {
 	[ "$(cat put.out)" = "$(printf '1\t2')" ]
 	[ "$(lease_field epoch)" -eq 3 ]
 	[ "$(grep -ao "put	k	v" b.d/log | wc -l)" -eq 1 ]
+}
+
+@test "crash at snapshot.written (primary)" { snapshot_crash p snapshot.written; }
+@test "crash at snapshot.renamed (primary)" { snapshot_crash p snapshot.renamed; }
+@test "crash at log.checkpoint-synced (primary)" { snapshot_crash p log.checkpoint-synced; }
+@test "crash at log.checkpoint-renamed (primary)" { snapshot_crash p log.checkpoint-renamed; }
+@test "crash at snapshot.written (backup)" { snapshot_crash b1 snapshot.written; }
+@test "crash at snapshot.renamed (backup)" { snapshot_crash b1 snapshot.renamed; }
+@test "crash at log.checkpoint-synced (backup)" { snapshot_crash b1 log.checkpoint-synced; }
+@test "crash at log.checkpoint-renamed (backup)" { snapshot_crash b1 log.checkpoint-renamed; }
+@test "crash at snapshot.sent" { transfer_crash p snapshot.sent; }
+@test "crash at snapshot.received" { transfer_crash b2 snapshot.received; }
+@test "crash at snapshot.installed" { transfer_crash b2 snapshot.installed; }
+
+@test "a lone primary dies at each step of a snapshot and restarts from what the crash left" {
+	local point i
+	for point in snapshot.written snapshot.renamed log.checkpoint-synced \
+	    log.checkpoint-renamed; do
+		rm -rf ./*.d lease lease.state
+		HAKIT_CRASH=$point start_primary p $G
+		seq 40 | awk '{ print "put k" $1 " v" $1 }' |
+		    repl-client -L lease -t 20 >out &
+		client=$!
+		eventually died p
+		start_primary p $G
+		wait "$client"
+		[ "$(wc -l <out)" -eq 40 ]
+		# Each write once, all there: the first epoch's record, 40
+		# writes, the second epoch's record.
+		[ "$(status_field p records)" -eq 42 ]
+		for ((i = 1; i <= 40; i++)); do
+			[ "$(rc get "k$i")" = "v$i" ]
+		done
+		stop_all_daemons || true
+	done
 }

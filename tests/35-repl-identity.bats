@@ -54,7 +54,7 @@ log_has() {
 	kill_daemon b TERM
 	cp -r b.d c.d
 	start_backup c
-	grep -q "c.d: its log is not the file its id was made for: this is a new copy of the data" c.err
+	grep -q "c.d: it is not the directory its id was made for: this is a new copy of the data" c.err
 	[ "$(member_id c)" != "$(member_id b)" ]
 	in_sync c
 	! in_sync b

@@ -90,9 +90,10 @@ synopsis() {
 	rc put k v >/dev/null
 	converge p b
 	run repl-client -s p.sock status
-	assert_output "role=primary epoch=1 id=$(member_id p) records=3 applied=3 insync-backups=1"
+	assert_output --regexp "^role=primary epoch=1 id=$(member_id p) records=3 applied=3 snapshot=0 digest=[0-9a-f]{8} insync-backups=1$"
+	digest=$(status_field p digest)
 	run repl-client -s b.sock status
-	assert_output "role=backup epoch=1 id=$(member_id b) records=3 applied=3 primary=$PWD/p.sock"
+	assert_output "role=backup epoch=1 id=$(member_id b) records=3 applied=3 snapshot=0 digest=$digest primary=$PWD/p.sock"
 	run repl-client -L lease status
 	assert_output --regexp "^role=primary epoch=1 "
 }

@@ -147,6 +147,41 @@ load repl-helper
 	assert_output v3
 }
 
+@test "repl: a failed write or fsync of a snapshot (EIO, ENOSPC) stops the member; the old snapshot and the log stay usable" {
+	local spec n=0 i
+	start_primary p -G 1024
+	seq 60 | awk '{ print "put k" $1 " v" $1 }' | rc >/dev/null
+	snapshot_taken() { [ "$(status_field p snapshot)" -gt 0 ]; }
+	eventually snapshot_taken
+	for spec in write:1 write:1:ENOSPC fsync:1 fsync:1:ENOSPC; do
+		kill_daemon p TERM
+		cp p.d/snapshot old.snapshot
+		HAKIT_FAULT_FORKED=1 start_daemon p faulty "$spec" \
+		    repl-primary -d p.d -s p.sock -L lease -r 3 -G 1024
+		# Writes go on until the next snapshot fails; the client
+		# retries those left across the restart.
+		n=$((n + 60))
+		seq $((n + 1)) $((n + 60)) | awk '{ print "put k" $1 " v" $1 }' |
+		    rc >out &
+		client=$!
+		daemon_died p
+		assert_equal "$died_status" 1
+		run cat p.err
+		assert_output --regexp "faultfs: (write|fsync) #1 failed with (EIO|ENOSPC)"
+		assert_output --regexp "repl-primary: p.d/snapshot.new: (write|fsync): (Input/output error|No space left on device)"
+		assert_output --regexp "repl-primary: p.d/snapshot.new: the snapshot at position [0-9]+ failed \(exit status 1\); p.d/snapshot and the log are as they were"
+		cmp p.d/snapshot old.snapshot
+		[ ! -e p.d/snapshot.new ]
+		: >p.err
+		start_primary p -G 1024
+		wait "$client"
+		[ "$(wc -l <out)" -eq 60 ]
+	done
+	for ((i = 1; i <= n + 60; i++)); do
+		[ "$(rc get "k$i")" = "v$i" ]
+	done
+}
+
 @test "a real full disk (1 MB tmpfs): writes fail with ENOSPC, nothing acknowledged is lost" {
 	# Mounted in a private user and mount namespace, so this works for
 	# root (as in CI) and for anyone else where user namespaces are on.

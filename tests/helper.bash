@@ -53,7 +53,7 @@ kill_daemon() {
 	local pid
 	pid=$(daemon_pid "$1") || return 1
 	kill -"${2:-KILL}" "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
 	rm -f "$BATS_TEST_TMPDIR/$1.pid"
 	return 0
 }
@@ -108,7 +108,8 @@ port_open() {
 }
 
 # faulty OP:N[:ERRNO] CMD [ARG...]: run CMD with the N-th OP (write, fsync,
-# fdatasync or rename) failing, as tests/faults/faultfs.c describes.
+# fdatasync or rename) failing, as tests/faults/faultfs.c describes (with
+# HAKIT_FAULT_FORKED=1 in the environment, in the processes CMD forks).
 FAULTFS="$HAKIT_ROOT/tests/faults/faultfs.so"
 faulty() {
 	local spec=$1

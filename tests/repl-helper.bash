@@ -55,20 +55,33 @@ in_sync() {
 	lease_field insync | grep -qx "$(member_id "$1") $PWD/$1.sock"
 }
 
-# logs_identical NAME...: succeeds if every member's log is the same.
-logs_identical() {
-	local first=$1 n
+# history NAME: "RECORDS DIGEST" of the history NAME holds, if it has
+# applied every record it holds (snapshots make logs differ, not this).
+history() {
+	local status
+	status=$(repl-client -s "$1.sock" -t 2 status) || return 1
+	status=" $status "
+	[[ $status =~ \ records=([0-9]+)\ applied=([0-9]+)\ .*digest=([0-9a-f]+) ]] &&
+	    [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] &&
+	    echo "${BASH_REMATCH[1]} ${BASH_REMATCH[3]}"
+}
+
+# same_history NAME...: succeeds if every member holds the same history,
+# all of it applied.
+same_history() {
+	local first n h
+	first=$(history "$1") || return 1
 	shift
 	for n in "$@"; do
-		cmp -s "$first.d/log" "$n.d/log" || return 1
+		h=$(history "$n") && [ "$h" = "$first" ] || return 1
 	done
 }
 
 # converge NAME...: write a marker through the primary, then wait until
-# every member's log is identical.
+# every member holds the same history.
 converge() {
 	rc put converge-marker "$RANDOM" >/dev/null || return 1
-	eventually logs_identical "$@"
+	eventually same_history "$@"
 }
 
 # check_acked FILE: every "KEY VALUE" line of FILE reads back the same

@@ -14,7 +14,9 @@
  * environment, so hooks and other children run unharmed.  With
  * HAKIT_FAULT_PROG=NAME it stays inert, and in the environment, in every
  * program but NAME (so it reaches a tool started through a wrapper, such
- * as valgrind).
+ * as valgrind).  With HAKIT_FAULT_FORKED set, calls are counted, and
+ * fail, only in the processes the program forks (a snapshot's writer),
+ * each counting from its start; the program itself runs unharmed.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -29,6 +31,7 @@
 static char fault_op[16];
 static long fault_n, calls;
 static int fault_errno = EIO;
+static pid_t spared;		/* with HAKIT_FAULT_FORKED: the program */
 
 __attribute__((constructor)) static void
 faultfs_init(void)
@@ -45,6 +48,9 @@ faultfs_init(void)
 		strcpy(fault_op, op);
 		fault_errno = strcmp(name, "ENOSPC") == 0 ? ENOSPC : EIO;
 	}
+	if (getenv("HAKIT_FAULT_FORKED") != NULL)
+		spared = getpid();
+	unsetenv("HAKIT_FAULT_FORKED");
 	unsetenv("HAKIT_FAULT");
 	unsetenv("HAKIT_FAULT_PROG");
 	unsetenv("LD_PRELOAD");
@@ -57,7 +63,8 @@ fail_now(const char *op)
 	char msg[128];
 	int n;
 
-	if (strcmp(op, fault_op) != 0 || ++calls != fault_n)
+	if (strcmp(op, fault_op) != 0 || getpid() == spared ||
+	    ++calls != fault_n)
 		return 0;
 	n = snprintf(msg, sizeof(msg), "faultfs: %s #%ld failed with %s\n",
 	    op, calls, fault_errno == ENOSPC ? "ENOSPC" : "EIO");

@@ -1,0 +1,141 @@
+#!/usr/bin/env bats
+# Bounded growth: a member snapshots its map and drops the log before it,
+# by the growth rule (-g, -G); it restarts from the snapshot and the log
+# after it; a backup behind the primary's log gets the snapshot, then the
+# log; divergent tails are still cut after snapshots; -g 0 keeps the log
+# whole.  The members here snapshot once their log holds 2 KB.
+
+load helper
+load repl-helper
+
+# puts FROM TO: put k(I % 10) = vI for I from FROM to TO, through the lease
+# (one client, one write at a time).
+puts() {
+	seq "$1" "$2" | awk '{ print "put k" $1 % 10 " v" $1 }' |
+	    repl-client -L lease -t 20 >/dev/null
+}
+
+# check_values TO: every key k0..k9 reads back the last value put by
+# "puts 1 TO" (read through the lease).
+check_values() {
+	local k want
+	for k in 0 1 2 3 4 5 6 7 8 9; do
+		want=$(( ($1 - k) / 10 * 10 + k ))
+		run rc get "k$k"
+		assert_output "v$want"
+	done
+}
+
+# snapshot_past NAME POS: succeeds once NAME's snapshot is past POS.
+snapshot_past() {
+	[ "$(status_field "$1" snapshot)" -gt "$2" ]
+}
+
+@test "a snapshot is taken by the growth rule, and the directory stays the size of the live data" {
+	start_primary p -G 2048
+	start_backup b -G 2048
+	puts 1 600
+	eventually snapshot_past p 300
+	eventually snapshot_past b 300
+	check_values 600
+	converge p b
+	grep -q "snapshot at position [0-9]*: 10 keys" p.err
+	grep -q "snapshot at position [0-9]*: 10 keys" b.err
+	# The snapshot holds the 10 keys; the log only what came after it.
+	[ "$(grep -c "^put	" p.d/snapshot)" -eq 10 ]
+	kill_daemon b TERM
+	kill_daemon p TERM
+	[ "$(grep -ao "	put	" p.d/log | wc -l)" -lt 100 ]
+	[ "$(du -sk p.d | cut -f1)" -lt 24 ]
+	[ "$(du -sk b.d | cut -f1)" -lt 24 ]
+}
+
+@test "a member restarts from its snapshot and the log after it, request ids included" {
+	start_primary p -G 2048
+	start_backup b -G 2048
+	# A write with a request id, then another value for its key.
+	run sock_say p.sock "$(printf 'PUT once\tfirst\tme:1')"
+	assert_output "OK 1 2"
+	rc put once second >/dev/null
+	puts 1 400
+	eventually snapshot_past p 100
+	converge p b
+	records=$(status_field p records)
+	crash_daemon b
+	crash_daemon p
+	start_primary p -G 2048
+	start_backup b -G 2048
+	# Everything is back, and one more record: the new epoch's.
+	[ "$(status_field p snapshot)" -gt 100 ]
+	[ "$(status_field p records)" -eq $((records + 1)) ]
+	check_values 400
+	# The retry is known from the snapshot: answered, not applied again.
+	run sock_say p.sock "$(printf 'PUT once\tfirst\tme:1')"
+	assert_output "OK 1 2"
+	run rc get once
+	assert_output second
+	converge p b
+}
+
+@test "a backup that was down while the log moved on gets the snapshot, then the log" {
+	start_primary p -G 2048
+	start_backup b1 -G 2048
+	start_backup b2 -G 2048
+	puts 1 20
+	converge p b1 b2
+	kill_daemon b2 TERM
+	puts 21 600
+	eventually snapshot_past p 300
+	start_backup b2 -G 2048
+	grep -q "installed the primary's snapshot at position" b2.err
+	in_sync b2
+	converge p b1 b2
+	# b2 can lead: the others die, it takes over with every write.
+	crash_daemon p
+	crash_daemon b1
+	eventually is_primary b2
+	check_values 600
+}
+
+@test "a new member catches up from the snapshot and can take over" {
+	start_primary p -G 2048
+	puts 1 500
+	eventually snapshot_past p 200
+	start_backup n -G 2048
+	grep -q "installed the primary's snapshot at position" n.err
+	in_sync n
+	puts 501 530
+	converge p n
+	crash_daemon p
+	eventually is_primary n
+	check_values 530
+}
+
+@test "a divergent tail is cut after snapshots, where the epochs say" {
+	HAKIT_CRASH=primary.appended:300 start_primary p -G 2048
+	start_backup b -G 2048
+	# p dies with its 300th write (position 301) durable only there; the
+	# client's retry is acknowledged by b, in epoch 2.
+	puts 1 400
+	eventually is_primary b
+	puts 401 600
+	eventually snapshot_past b 400
+	# b restarts: its epochs come from its snapshot now (epoch 3).
+	kill_daemon b TERM
+	start_backup b -G 2048
+	is_primary b
+	start_backup p -G 2048
+	grep -q "truncating a divergent tail: positions 301 to 301" p.err
+	converge b p
+	check_values 600
+}
+
+@test "-g 0 takes no snapshot: the log keeps every record" {
+	start_primary p -g 0 -G 2048
+	puts 1 300
+	[ "$(status_field p snapshot)" = 0 ]
+	[ ! -e p.d/snapshot ]
+	kill_daemon p TERM
+	[ "$(grep -ao "	put	" p.d/log | wc -l)" -eq 300 ]
+	! grep -q "snapshot at position" p.err
+}
