@@ -270,29 +270,6 @@ struct reading {
 	int have;		/* bits: position, digest */
 };
 
-static int
-parse_num(const char *s, unsigned long long *v)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return *end != '\0' || errno != 0 ? -1 : 0;
-}
-
-static int
-parse_size(const char *s, size_t *v)
-{
-	unsigned long long n;
-
-	if (parse_num(s, &n) == -1 || n > SIZE_MAX / 2)
-		return -1;
-	*v = (size_t)n;
-	return 0;
-}
-
 /* One line of a snapshot (snapshot_line_fn). */
 static int
 snapshot_line(void *arg, int nf, char **f, size_t *len)
@@ -305,7 +282,7 @@ snapshot_line(void *arg, int nf, char **f, size_t *len)
 	char *end;
 
 	if (nf == 2 && strcmp(f[0], "position") == 0 && !(r->have & 1) &&
-	    parse_size(f[1], &st->applied) == 0)
+	    parse_pos(f[1], &st->applied) == 0)
 		r->have |= 1;
 	else if (nf == 2 && strcmp(f[0], "digest") == 0 && len[1] == 8 &&
 	    !(r->have & 2)) {
@@ -314,7 +291,7 @@ snapshot_line(void *arg, int nf, char **f, size_t *len)
 			return -1;
 		r->have |= 2;
 	} else if (nf == 3 && strcmp(f[0], "epoch") == 0 && r->have & 1 &&
-	    parse_num(f[1], &e) == 0 && parse_size(f[2], &pos) == 0 &&
+	    parse_ullong(f[1], &e) == 0 && parse_pos(f[2], &pos) == 0 &&
 	    pos > 0 && pos <= st->applied) {
 		if (st->nep > 0 && (st->ep[st->nep - 1].epoch >= e ||
 		    st->ep[st->nep - 1].start >= pos))
@@ -322,7 +299,7 @@ snapshot_line(void *arg, int nf, char **f, size_t *len)
 		note_epoch(st, e, pos);
 	} else if (nf == 3 && strcmp(f[0], "request") == 0 && r->have & 1 &&
 	    reqid_parse(f[1], len[1], &id) == 0 &&
-	    parse_size(f[2], &pos) == 0 && pos > 0 && pos <= st->applied)
+	    parse_pos(f[2], &pos) == 0 && pos > 0 && pos <= st->applied)
 		reqid_note(st->reqs, &id, pos);
 	else if (nf == 3 && strcmp(f[0], "put") == 0 && len[0] == 3 &&
 	    len[1] > 0 && strlen(f[1]) == len[1])
@@ -504,7 +481,7 @@ on_replay(void *arg, const char *rec, size_t len)
 
 	if (kv->replayed++ == 0 && len > 5 && strncmp(rec, "base\t", 5) == 0) {
 		s = xmemdup(rec + 5, len - 5);
-		if (parse_size(s, &kv->first) == -1)
+		if (parse_pos(s, &kv->first) == -1)
 			errx(EXIT_USAGE, "%s: bad base record", kv->path);
 		free(s);
 		kv->first++;

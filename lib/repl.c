@@ -113,30 +113,6 @@ min(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
-/* Parses a decimal number field; returns -1 if it is not one. */
-static int
-parse_num(const char *s, unsigned long long *v)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return *end != '\0' || errno != 0 ? -1 : 0;
-}
-
-static int
-parse_pos(const char *s, size_t *pos)
-{
-	unsigned long long v;
-
-	if (parse_num(s, &v) == -1 || v > SIZE_MAX / 2)
-		return -1;
-	*pos = (size_t)v;
-	return 0;
-}
-
 /* Returns "PREFIX" followed by LEN bytes of S escaped, and its length. */
 static char *
 escaped_line(const char *prefix, const char *s, size_t len, size_t *n)
@@ -747,8 +723,8 @@ on_sync(struct conn *c, char *args)
 		refuse(c, "not primary");
 		return;
 	}
-	if (wire_split(args, f, 5) != 5 || parse_num(f[0], &e) == -1 ||
-	    parse_num(f[1], &last) == -1 || parse_pos(f[2], &pos) == -1 ||
+	if (wire_split(args, f, 5) != 5 || parse_ullong(f[0], &e) == -1 ||
+	    parse_ullong(f[1], &last) == -1 || parse_pos(f[2], &pos) == -1 ||
 	    !member_id_ok(f[3]) || *f[4] != '/') {
 		refuse(c, "bad SYNC");
 		return;
@@ -820,7 +796,7 @@ on_ack(struct conn *c, char *args)
 		refuse(c, "ACK before SYNC");
 		return;
 	}
-	if (wire_split(args, f, 3) != 3 || parse_num(f[0], &e) == -1 ||
+	if (wire_split(args, f, 3) != 3 || parse_ullong(f[0], &e) == -1 ||
 	    parse_pos(f[1], &recv) == -1 || parse_pos(f[2], &synced) == -1 ||
 	    recv > c->sent || synced > c->sent) {
 		refuse(c, "bad ACK");
@@ -1137,7 +1113,7 @@ upstream_line(struct conn *u, char *line, size_t len)
 	/* A payload is the rest of the line; it may hold spaces. */
 	n = wire_split(line, f, strncmp(line, "REC ", 4) == 0 ? 4 :
 	    strncmp(line, "CHUNK ", 6) == 0 ? 3 : 5);
-	if (n < 2 || parse_num(f[1], &e) == -1) {
+	if (n < 2 || parse_ullong(f[1], &e) == -1) {
 		upstream_fail(u, "bad message");
 		return;
 	}
@@ -1179,7 +1155,7 @@ upstream_line(struct conn *u, char *line, size_t len)
 		on_snapend(u);
 	} else if (strcmp(f[0], "SNAP") == 0 && n == 4 && !u->streaming &&
 	    !u->receiving && parse_pos(f[2], &pos) == 0 &&
-	    pos > kv_count(kv) && parse_num(f[3], &last) == 0) {
+	    pos > kv_count(kv) && parse_ullong(f[3], &last) == 0) {
 		epoch = e;
 		u->receiving = 1;
 		kv_receive_begin(kv, pos, (long long)last);
@@ -1200,7 +1176,7 @@ upstream_line(struct conn *u, char *line, size_t len)
 		    u->synced);
 	} else if (strcmp(f[0], "TRUNC") == 0 && n == 4 && !u->streaming &&
 	    !u->receiving &&
-	    parse_num(f[2], &last) == 0 && parse_pos(f[3], &end) == 0)
+	    parse_ullong(f[2], &last) == 0 && parse_pos(f[3], &end) == 0)
 		on_trunc(u, e, last, end);
 	else
 		upstream_fail(u, "unexpected message");
@@ -1369,7 +1345,7 @@ on_client_wait(struct conn *c, char *args)
 
 	n = wire_split(args, f, 2);
 	if (n < 1 || parse_pos(f[0], &pos) == -1 ||
-	    (n == 2 && (parse_num(f[1], &ms) == -1 || ms > 86400000))) {
+	    (n == 2 && (parse_ullong(f[1], &ms) == -1 || ms > 86400000))) {
 		reply_fail(c, "bad arguments");
 		return;
 	}
