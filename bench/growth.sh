@@ -15,12 +15,15 @@
 # first half of the writes, started while the second half runs: the time
 # it takes to be in sync.
 #
-# usage: bench/growth.sh [2pc [TXS] | repl [PUTS] | all]   (from anywhere)
+# Throughput and latencies are medians of RUNS runs (default 3).
+#
+# usage: bench/growth.sh [2pc [TXS] | repl [PUTS [RUNS]] | all]  (from anywhere)
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 what=${1:-all}
 txs=${2:-1000000}
 puts=${2:-10000000}
+runs=${3:-3}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/growth-bench.XXXXXX")
 pids=
 cleanup() {
@@ -105,15 +108,20 @@ member() {
 		-s "$tmp/$1.sock" -L "$tmp/lease" -r 3
 }
 
-# repl GROWTH: the run, then one line per member.
-repl() {
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# repl_run GROWTH: one run; appends "RATE P50 P99 MAX" to $tmp/runs.GROWTH
+# and leaves each member's figures in rss_*, dir_* and ready_*.
+repl_run() {
 	g=$1
 	rm -rf "$tmp"/*.d "$tmp"/lease*
 	member p primary "$g"
 	member b backup "$g"
-	set -- $("$tmp/repl-puts" "$tmp/p.sock" 16 "$puts" 1000 8)
-	rate=$1 lat="p50 $2 ms, p99 $3 ms, max $4 ms"
+	"$tmp/repl-puts" "$tmp/p.sock" 16 "$puts" 1000 8 >>"$tmp/runs.$g"
 	rss_p=$(rss_kb p) rss_b=$(rss_kb b)
+	dir_p=$(size_kb "$tmp/p.d") dir_b=$(size_kb "$tmp/b.d")
 	# The backup restarts while the primary serves; then the primary
 	# restarts (the backup stopped first, so the primary takes the
 	# lease back rather than see its backup take over).
@@ -125,15 +133,39 @@ repl() {
 	member p primary "$g"
 	ready_p=$ready_ms
 	stop p
+	pids=
+}
+
+# repl_report GROWTH: a line per member, then the latencies.
+repl_report() {
+	g=$1
 	label=$([ "$g" = 0 ] && echo "no snapshots (-g 0)" || echo "snapshots (-g $g)")
+	rate=$(cut -d' ' -f1 "$tmp/runs.$g" | median)
 	for s in p b; do
-		eval "rss=\$rss_$s ready=\$ready_$s"
+		eval "rss=\$rss_${s}_$g dir=\$dir_${s}_$g ready=\$ready_${s}_$g"
 		printf '%-20s %-7s %6s puts/s  RSS %7s kB  dir %8s kB  restart %5s ms\n' \
 			"$label" "$([ $s = p ] && echo primary || echo backup)" \
-			"$rate" "$rss" "$(size_kb "$tmp/$s.d")" "$ready"
+			"$rate" "$rss" "$dir" "$ready"
 	done
-	echo "$label: put latency $lat"
-	pids=
+	echo "$label: put latency p50 $(cut -d' ' -f2 "$tmp/runs.$g" | median) ms, p99 $(cut -d' ' -f3 "$tmp/runs.$g" | median) ms, max $(cut -d' ' -f4 "$tmp/runs.$g" | median) ms"
+}
+
+# repl: RUNS runs of each, alternating, so that the machine's noise falls
+# on both alike; throughput and latencies are medians, the rest is from
+# each one's last run.
+repl() {
+	i=0
+	while [ "$i" -lt "$runs" ]; do
+		for g in 100 0; do
+			repl_run "$g"
+			for v in rss_p rss_b dir_p dir_b ready_p ready_b; do
+				eval "${v}_$g=\$$v"
+			done
+		done
+		i=$((i + 1))
+	done
+	repl_report 100
+	repl_report 0
 }
 
 # lagging: a backup down for the first half of the writes catches up while
@@ -164,15 +196,14 @@ case $what in
 esac
 case $what in
 repl | all)
-	echo "# bench/growth.sh repl $puts: 16 clients x 8 in flight, 1,000 keys, -a fsync -k 1"
+	echo "# bench/growth.sh repl $puts $runs: 16 clients x 8 in flight, 1,000 keys, -a fsync -k 1, medians of $runs"
 	echo "# $(uname -sr), $(getconf _NPROCESSORS_ONLN) CPUs, data in ${TMPDIR:-/tmp}"
-	repl 100
-	repl 0
+	repl
 	lagging
 	;;
 2pc) ;;
 *)
-	echo "usage: bench/growth.sh [2pc [TXS] | repl [PUTS] | all]" >&2
+	echo "usage: bench/growth.sh [2pc [TXS] | repl [PUTS [RUNS]] | all]" >&2
 	exit 2
 	;;
 esac
