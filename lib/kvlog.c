@@ -471,6 +471,45 @@ open_snapshot(const struct kvlog *kv)
 	return fd;
 }
 
+struct keeping {
+	struct kvlog *kv;
+	size_t pos;
+};
+
+static void
+keep_after(struct hlog *l, void *arg)
+{
+	struct keeping *k = arg;
+	size_t i;
+
+	log_appendf(l, LOG_KEEP, NULL, NULL, "base\t%zu", k->pos);
+	for (i = k->pos + 1; i <= kv_count(k->kv); i++)
+		log_keep(l, payload(k->kv, i - k->kv->first),
+		    k->kv->rec[i - k->kv->first].len);
+}
+
+/*
+ * Rewrites the log to begin after position POS (a base record, then the
+ * records held after POS) and drops the records held up to it.
+ */
+static void
+rebase(struct kvlog *kv, size_t pos)
+{
+	struct keeping k = { kv, pos };
+	long long off;
+	size_t i;
+
+	retire(kv, log_checkpoint_retire(kv->log, keep_after, &k));
+	drop(kv, pos + 1 > kv_count(kv) ? kv->n : pos + 1 - kv->first);
+	kv->first = pos + 1;
+	off = LOG_MAGIC_LEN + LOG_HDR_LEN + snprintf(NULL, 0, "base\t%zu", pos);
+	kv->first_off = off;
+	for (i = 0; i < kv->n; i++) {
+		off += LOG_HDR_LEN + (long long)kv->rec[i].len;
+		kv->rec[i].end = off;
+	}
+}
+
 /* A record as log_open() replays it: a base record may come first. */
 static void
 on_replay(void *arg, const char *rec, size_t len)
@@ -510,6 +549,19 @@ follow_snapshot(struct kvlog *kv, const char *dir)
 		errx(EXIT_USAGE, "%s: the log begins after position %zu, but "
 		    "%s/snapshot %s", kv->path, kv->first - 1, dir,
 		    kv->snap_pos ? "is older" : "is missing");
+	if (kv_count(kv) < kv->snap_pos) {
+		/*
+		 * The log ends before the snapshot: one installed from the
+		 * primary, and we died before the log was rewritten.  The
+		 * snapshot replaces all of it, and the file must say where
+		 * it begins before anything is appended to it, or the next
+		 * start would number new records from the old ones' end.
+		 */
+		rebase(kv, kv->snap_pos);
+		warnx("%s: rewritten to begin after %s/snapshot's position %zu",
+		    kv->path, dir, kv->snap_pos);
+		return;
+	}
 	for (held = 0; held < kv->n && kv->first + held <= kv->snap_pos;
 	    held++) {
 		pos = kv->first + held;
@@ -521,8 +573,6 @@ follow_snapshot(struct kvlog *kv, const char *dir)
 			    dir);
 	}
 	drop(kv, held);
-	if (kv->n == 0)
-		kv->first = kv->snap_pos + 1;
 	for (i = 0; i < kv->n; i++) {
 		pos = kv->first + i;
 		(void)kv_record_epoch(payload(kv, i), kv->rec[i].len, &epoch);
@@ -794,22 +844,6 @@ kv_encode(unsigned long long epoch, const char *op, int narg,
 /* --- taking snapshots --- */
 
 /* What a log rewrite keeps: records after POS (log_keep_fn). */
-struct keeping {
-	struct kvlog *kv;
-	size_t pos;
-};
-
-static void
-keep_after(struct hlog *l, void *arg)
-{
-	struct keeping *k = arg;
-	size_t i;
-
-	log_appendf(l, LOG_KEEP, NULL, NULL, "base\t%zu", k->pos);
-	for (i = k->pos + 1; i <= kv_count(k->kv); i++)
-		log_keep(l, payload(k->kv, i - k->kv->first),
-		    k->kv->rec[i - k->kv->first].len);
-}
 
 /*
  * Makes the synced snapshot file TMP, of the state at POS, DIR/snapshot
@@ -819,10 +853,7 @@ keep_after(struct hlog *l, void *arg)
 static void
 adopt(struct kvlog *kv, const char *tmp, size_t pos, const char *renamed)
 {
-	struct keeping k = { kv, pos };
 	struct stat sb;
-	long long off;
-	size_t i;
 
 	if (stat(tmp, &sb) == -1)
 		err(EXIT_FAIL, "%s", tmp);
@@ -835,16 +866,8 @@ adopt(struct kvlog *kv, const char *tmp, size_t pos, const char *renamed)
 	kv->snap_pos = pos;
 	kv->snap_size = (size_t)sb.st_size;
 	CRASH_POINT(renamed);
-	retire(kv, log_checkpoint_retire(kv->log, keep_after, &k));
+	rebase(kv, pos);
 	log_set_outside(kv->log, kv->snap_size);
-	drop(kv, pos + 1 > kv_count(kv) ? kv->n : pos + 1 - kv->first);
-	kv->first = pos + 1;
-	off = LOG_MAGIC_LEN + LOG_HDR_LEN + snprintf(NULL, 0, "base\t%zu", pos);
-	kv->first_off = off;
-	for (i = 0; i < kv->n; i++) {
-		off += LOG_HDR_LEN + (long long)kv->rec[i].len;
-		kv->rec[i].end = off;
-	}
 }
 
 static int

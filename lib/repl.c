@@ -93,6 +93,7 @@ static long long started;
 static long long follow_after;		/* backup: no primary before then */
 static struct conn *members;		/* primary: connected backups */
 static struct conn *upstream;		/* backup: link to the primary */
+static size_t streamed;			/* primary: durable records streamed */
 static struct waiter *writes, *writes_last;	/* by position */
 static struct waiter *waits;
 
@@ -827,14 +828,20 @@ on_ack(struct conn *c, char *args)
 static void
 primary_before_sleep(void)
 {
-	size_t before = kv_durable(kv), pos;
 	struct conn *m, *next;
+	size_t pos;
 	int sent = 0;
 
+	/*
+	 * Records may also have become durable elsewhere (a snapshot's log
+	 * rewrite syncs what was appended): whatever is new since we last
+	 * streamed goes out now.
+	 */
 	kv_flush(kv);
-	if (kv_durable(kv) > before) {
-		for (pos = before + 1; pos <= kv_durable(kv); pos++)
+	if (kv_durable(kv) > streamed) {
+		for (pos = streamed + 1; pos <= kv_durable(kv); pos++)
 			CRASH_POINT("primary.appended");
+		streamed = kv_durable(kv);
 		/* A failed flush closes M, and on_close frees it. */
 		for (m = members; m != NULL; m = next) {
 			next = m->next;
@@ -901,6 +908,7 @@ become_primary(void)
 	role = PRIMARY;
 	primary_since = ev_now_ms();
 	commit = kv_applied(kv);
+	streamed = kv_durable(kv);
 	warnx("primary in epoch %llu at position %zu", epoch, epoch_pos);
 	advance_commit();
 	ready();
