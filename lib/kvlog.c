@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #define LOG_MAGIC_LEN	8
 #define LOG_HDR_LEN	8
 #define FORK_RETRY_MS	1000	/* after a failed fork, try again then */
+#define SNAPSHOT_RETRY_MS 10000	/* after a failed snapshot */
 #define RETIRED_MAX	4
 
 /* A record held: LEN bytes at OFF in the kvlog's data. */
@@ -510,6 +512,24 @@ rebase(struct kvlog *kv, size_t pos)
 	}
 }
 
+/*
+ * Stops on a data directory that cannot be used as it is: says what is
+ * wrong, and what the operator can do.
+ */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+unusable(const struct kvlog *kv, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+	errx(EXIT_USAGE, "%.*s: restore it from a copy, or start this member "
+	    "on an empty directory: it then joins as a new member and gets "
+	    "the data from the primary", (int)(strlen(kv->path) - 4), /* DIR/log */
+	    kv->path);
+}
+
 /* A record as log_open() replays it: a base record may come first. */
 static void
 on_replay(void *arg, const char *rec, size_t len)
@@ -521,14 +541,14 @@ on_replay(void *arg, const char *rec, size_t len)
 	if (kv->replayed++ == 0 && len > 5 && strncmp(rec, "base\t", 5) == 0) {
 		s = xmemdup(rec + 5, len - 5);
 		if (parse_pos(s, &kv->first) == -1)
-			errx(EXIT_USAGE, "%s: bad base record", kv->path);
+			unusable(kv, "%s: bad base record", kv->path);
 		free(s);
 		kv->first++;
 		kv->first_off = LOG_MAGIC_LEN + LOG_HDR_LEN + (long long)len;
 		return;
 	}
 	if (kv_record_epoch(rec, len, &epoch) == -1 || epoch < kv->last_epoch)
-		errx(EXIT_USAGE, "%s: bad record at position %zu", kv->path,
+		unusable(kv, "%s: bad record at position %zu", kv->path,
 		    kv->first + kv->n);
 	kv->last_epoch = epoch;
 	push(kv, rec, len);
@@ -546,7 +566,7 @@ follow_snapshot(struct kvlog *kv, const char *dir)
 	size_t i, pos, held;
 
 	if (kv->first - 1 > kv->snap_pos)
-		errx(EXIT_USAGE, "%s: the log begins after position %zu, but "
+		unusable(kv, "%s: the log begins after position %zu, but "
 		    "%s/snapshot %s", kv->path, kv->first - 1, dir,
 		    kv->snap_pos ? "is older" : "is missing");
 	if (kv_count(kv) < kv->snap_pos) {
@@ -568,7 +588,7 @@ follow_snapshot(struct kvlog *kv, const char *dir)
 		(void)kv_record_epoch(payload(kv, held), kv->rec[held].len,
 		    &epoch);
 		if (epoch != epoch_at(&kv->st, pos))
-			errx(EXIT_USAGE, "%s: the record at position %zu is "
+			unusable(kv, "%s: the record at position %zu is "
 			    "not of the epoch %s/snapshot says", kv->path, pos,
 			    dir);
 	}
@@ -577,7 +597,7 @@ follow_snapshot(struct kvlog *kv, const char *dir)
 		pos = kv->first + i;
 		(void)kv_record_epoch(payload(kv, i), kv->rec[i].len, &epoch);
 		if (epoch < epoch_at(&kv->st, pos - 1))
-			errx(EXIT_USAGE, "%s: bad record at position %zu",
+			unusable(kv, "%s: bad record at position %zu",
 			    kv->path, pos);
 		note_epoch(&kv->st, epoch, pos);
 		note_request(kv->pending, payload(kv, i), kv->rec[i].len, pos);
@@ -606,7 +626,7 @@ kv_open(const char *dir, int nosync)
 	sweep(kv->snapnew);
 	sweep(kv->snaprecv);
 	if (load_snapshot(kv->snap, &kv->st, &why) == -1)
-		errx(EXIT_USAGE, "%s: %s", kv->snap, why);
+		unusable(kv, "%s: %s", kv->snap, why);
 	kv->snap_pos = kv->st.applied;
 	if ((kv->snap_fd = open_snapshot(kv)) != -1 &&
 	    fstat(kv->snap_fd, &sb) == 0) {
@@ -959,11 +979,20 @@ snapshot_reap(struct kvlog *kv)
 	}
 	kv->child = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		/*
+		 * Only the new file failed (a full disk, an I/O error, the
+		 * child killed): the log holds everything, so serve on, as
+		 * Redis does after a failed rewrite, and try again later.
+		 */
 		(void)unlink(kv->snapnew);
-		errx(EXIT_FAIL, "%s: the snapshot at position %zu failed "
-		    "(%s %d); %s and the log are as they were", kv->snapnew,
-		    kv->child_pos, WIFEXITED(st) ? "exit status" : "signal",
-		    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), kv->snap);
+		warnx("%s: the snapshot at position %zu failed (%s %d); %s "
+		    "and the log are as they were; trying again in %d s",
+		    kv->snapnew, kv->child_pos,
+		    WIFEXITED(st) ? "exit status" : "signal",
+		    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), kv->snap,
+		    SNAPSHOT_RETRY_MS / 1000);
+		kv->retry_at = ev_now_ms() + SNAPSHOT_RETRY_MS;
+		return;
 	}
 	t0 = now_ms();
 	CRASH_POINT("snapshot.written");
@@ -977,10 +1006,18 @@ snapshot_reap(struct kvlog *kv)
 void
 kv_snapshot_tick(struct kvlog *kv)
 {
+	const struct kvstate *st = &kv->st;
+
 	snapshot_reap(kv);
+	/*
+	 * Due by the growth rule, and worth it: it drops at least as many
+	 * records as the log keeps after it (not, say, at the start of a
+	 * batch most of which is not applied yet).
+	 */
 	if (kv->child == 0 && kv->recv_fd == -1 &&
-	    kv->st.applied > kv->snap_pos && ev_now_ms() >= kv->retry_at &&
-	    log_checkpoint_due(kv->log))
+	    st->applied > kv->snap_pos &&
+	    st->applied - kv->snap_pos >= kv_count(kv) - st->applied &&
+	    ev_now_ms() >= kv->retry_at && log_checkpoint_due(kv->log))
 		snapshot_start(kv);
 }
 

@@ -693,6 +693,8 @@ send_chunks(struct wconn *w, void *arg)
 	close(c->snap_fd);
 	c->snap_fd = -1;
 	wire_sendf(w, "SNAPEND %llu", epoch);
+	warnx("%s (member %.8s): snapshot sent, %lld bytes", c->sock, c->id,
+	    c->snap_size);
 	CRASH_POINT("snapshot.sent");
 }
 
@@ -775,6 +777,9 @@ on_sync(struct conn *c, char *args)
 	if (lease_insync(&st, c->id, c->sock) && pos < commit)
 		shrink(c->id, c->sock, "rejoined behind the commit point");
 	if (pos + 1 < kv_oldest(kv)) {
+		warnx("%s (member %.8s) is at position %zu and the log begins "
+		    "at %zu: sending it the snapshot", c->sock, c->id, pos,
+		    kv_oldest(kv));
 		send_snapshot(c);
 		return;
 	}
@@ -1561,6 +1566,7 @@ run(void)
 	out_flush();
 	member_note_commit(mem, proven_commit(), 1);
 	wire_drain(200);
+	kv_close(kv);		/* and a snapshot being written with it */
 	close(listenfd);
 	if (unlink(opt->sock) == -1)
 		warn("%s", opt->sock);
