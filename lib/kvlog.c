@@ -473,6 +473,7 @@ open_snapshot(const struct kvlog *kv)
 	return fd;
 }
 
+/* What a log rewrite keeps: records after POS (log_keep_fn). */
 struct keeping {
 	struct kvlog *kv;
 	size_t pos;
@@ -519,6 +520,7 @@ rebase(struct kvlog *kv, size_t pos)
 static void __attribute__((noreturn, format(printf, 2, 3)))
 unusable(const struct kvlog *kv, const char *fmt, ...)
 {
+	int dirlen = (int)(strlen(kv->path) - strlen("/log"));
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -526,8 +528,7 @@ unusable(const struct kvlog *kv, const char *fmt, ...)
 	va_end(ap);
 	errx(EXIT_USAGE, "%.*s: restore it from a copy, or start this member "
 	    "on an empty directory: it then joins as a new member and gets "
-	    "the data from the primary", (int)(strlen(kv->path) - 4), /* DIR/log */
-	    kv->path);
+	    "the data from the primary", dirlen, kv->path);
 }
 
 /* A record as log_open() replays it: a base record may come first. */
@@ -862,8 +863,6 @@ kv_encode(unsigned long long epoch, const char *op, int narg,
 }
 
 /* --- taking snapshots --- */
-
-/* What a log rewrite keeps: records after POS (log_keep_fn). */
 
 /*
  * Makes the synced snapshot file TMP, of the state at POS, DIR/snapshot
