@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #define LOG_MAGIC_LEN	8
 #define LOG_HDR_LEN	8
 #define FORK_RETRY_MS	1000	/* after a failed fork, try again then */
+#define SNAPSHOT_RETRY_MS 10000	/* after a failed snapshot */
 #define RETIRED_MAX	4
 
 /* A record held: LEN bytes at OFF in the kvlog's data. */
@@ -270,29 +272,6 @@ struct reading {
 	int have;		/* bits: position, digest */
 };
 
-static int
-parse_num(const char *s, unsigned long long *v)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return *end != '\0' || errno != 0 ? -1 : 0;
-}
-
-static int
-parse_size(const char *s, size_t *v)
-{
-	unsigned long long n;
-
-	if (parse_num(s, &n) == -1 || n > SIZE_MAX / 2)
-		return -1;
-	*v = (size_t)n;
-	return 0;
-}
-
 /* One line of a snapshot (snapshot_line_fn). */
 static int
 snapshot_line(void *arg, int nf, char **f, size_t *len)
@@ -305,7 +284,7 @@ snapshot_line(void *arg, int nf, char **f, size_t *len)
 	char *end;
 
 	if (nf == 2 && strcmp(f[0], "position") == 0 && !(r->have & 1) &&
-	    parse_size(f[1], &st->applied) == 0)
+	    parse_pos(f[1], &st->applied) == 0)
 		r->have |= 1;
 	else if (nf == 2 && strcmp(f[0], "digest") == 0 && len[1] == 8 &&
 	    !(r->have & 2)) {
@@ -314,7 +293,7 @@ snapshot_line(void *arg, int nf, char **f, size_t *len)
 			return -1;
 		r->have |= 2;
 	} else if (nf == 3 && strcmp(f[0], "epoch") == 0 && r->have & 1 &&
-	    parse_num(f[1], &e) == 0 && parse_size(f[2], &pos) == 0 &&
+	    parse_ullong(f[1], &e) == 0 && parse_pos(f[2], &pos) == 0 &&
 	    pos > 0 && pos <= st->applied) {
 		if (st->nep > 0 && (st->ep[st->nep - 1].epoch >= e ||
 		    st->ep[st->nep - 1].start >= pos))
@@ -322,7 +301,7 @@ snapshot_line(void *arg, int nf, char **f, size_t *len)
 		note_epoch(st, e, pos);
 	} else if (nf == 3 && strcmp(f[0], "request") == 0 && r->have & 1 &&
 	    reqid_parse(f[1], len[1], &id) == 0 &&
-	    parse_size(f[2], &pos) == 0 && pos > 0 && pos <= st->applied)
+	    parse_pos(f[2], &pos) == 0 && pos > 0 && pos <= st->applied)
 		reqid_note(st->reqs, &id, pos);
 	else if (nf == 3 && strcmp(f[0], "put") == 0 && len[0] == 3 &&
 	    len[1] > 0 && strlen(f[1]) == len[1])
@@ -494,6 +473,64 @@ open_snapshot(const struct kvlog *kv)
 	return fd;
 }
 
+/* What a log rewrite keeps: records after POS (log_keep_fn). */
+struct keeping {
+	struct kvlog *kv;
+	size_t pos;
+};
+
+static void
+keep_after(struct hlog *l, void *arg)
+{
+	struct keeping *k = arg;
+	size_t i;
+
+	log_appendf(l, LOG_KEEP, NULL, NULL, "base\t%zu", k->pos);
+	for (i = k->pos + 1; i <= kv_count(k->kv); i++)
+		log_keep(l, payload(k->kv, i - k->kv->first),
+		    k->kv->rec[i - k->kv->first].len);
+}
+
+/*
+ * Rewrites the log to begin after position POS (a base record, then the
+ * records held after POS) and drops the records held up to it.
+ */
+static void
+rebase(struct kvlog *kv, size_t pos)
+{
+	struct keeping k = { kv, pos };
+	long long off;
+	size_t i;
+
+	retire(kv, log_checkpoint_retire(kv->log, keep_after, &k));
+	drop(kv, pos + 1 > kv_count(kv) ? kv->n : pos + 1 - kv->first);
+	kv->first = pos + 1;
+	off = LOG_MAGIC_LEN + LOG_HDR_LEN + snprintf(NULL, 0, "base\t%zu", pos);
+	kv->first_off = off;
+	for (i = 0; i < kv->n; i++) {
+		off += LOG_HDR_LEN + (long long)kv->rec[i].len;
+		kv->rec[i].end = off;
+	}
+}
+
+/*
+ * Stops on a data directory that cannot be used as it is: says what is
+ * wrong, and what the operator can do.
+ */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+unusable(const struct kvlog *kv, const char *fmt, ...)
+{
+	int dirlen = (int)(strlen(kv->path) - strlen("/log"));
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+	errx(EXIT_USAGE, "%.*s: restore it from a copy, or start this member "
+	    "on an empty directory: it then joins as a new member and gets "
+	    "the data from the primary", dirlen, kv->path);
+}
+
 /* A record as log_open() replays it: a base record may come first. */
 static void
 on_replay(void *arg, const char *rec, size_t len)
@@ -504,15 +541,15 @@ on_replay(void *arg, const char *rec, size_t len)
 
 	if (kv->replayed++ == 0 && len > 5 && strncmp(rec, "base\t", 5) == 0) {
 		s = xmemdup(rec + 5, len - 5);
-		if (parse_size(s, &kv->first) == -1)
-			errx(EXIT_USAGE, "%s: bad base record", kv->path);
+		if (parse_pos(s, &kv->first) == -1)
+			unusable(kv, "%s: bad base record", kv->path);
 		free(s);
 		kv->first++;
 		kv->first_off = LOG_MAGIC_LEN + LOG_HDR_LEN + (long long)len;
 		return;
 	}
 	if (kv_record_epoch(rec, len, &epoch) == -1 || epoch < kv->last_epoch)
-		errx(EXIT_USAGE, "%s: bad record at position %zu", kv->path,
+		unusable(kv, "%s: bad record at position %zu", kv->path,
 		    kv->first + kv->n);
 	kv->last_epoch = epoch;
 	push(kv, rec, len);
@@ -530,27 +567,38 @@ follow_snapshot(struct kvlog *kv, const char *dir)
 	size_t i, pos, held;
 
 	if (kv->first - 1 > kv->snap_pos)
-		errx(EXIT_USAGE, "%s: the log begins after position %zu, but "
+		unusable(kv, "%s: the log begins after position %zu, but "
 		    "%s/snapshot %s", kv->path, kv->first - 1, dir,
 		    kv->snap_pos ? "is older" : "is missing");
+	if (kv_count(kv) < kv->snap_pos) {
+		/*
+		 * The log ends before the snapshot: one installed from the
+		 * primary, and we died before the log was rewritten.  The
+		 * snapshot replaces all of it, and the file must say where
+		 * it begins before anything is appended to it, or the next
+		 * start would number new records from the old ones' end.
+		 */
+		rebase(kv, kv->snap_pos);
+		warnx("%s: rewritten to begin after %s/snapshot's position %zu",
+		    kv->path, dir, kv->snap_pos);
+		return;
+	}
 	for (held = 0; held < kv->n && kv->first + held <= kv->snap_pos;
 	    held++) {
 		pos = kv->first + held;
 		(void)kv_record_epoch(payload(kv, held), kv->rec[held].len,
 		    &epoch);
 		if (epoch != epoch_at(&kv->st, pos))
-			errx(EXIT_USAGE, "%s: the record at position %zu is "
+			unusable(kv, "%s: the record at position %zu is "
 			    "not of the epoch %s/snapshot says", kv->path, pos,
 			    dir);
 	}
 	drop(kv, held);
-	if (kv->n == 0)
-		kv->first = kv->snap_pos + 1;
 	for (i = 0; i < kv->n; i++) {
 		pos = kv->first + i;
 		(void)kv_record_epoch(payload(kv, i), kv->rec[i].len, &epoch);
 		if (epoch < epoch_at(&kv->st, pos - 1))
-			errx(EXIT_USAGE, "%s: bad record at position %zu",
+			unusable(kv, "%s: bad record at position %zu",
 			    kv->path, pos);
 		note_epoch(&kv->st, epoch, pos);
 		note_request(kv->pending, payload(kv, i), kv->rec[i].len, pos);
@@ -579,7 +627,7 @@ kv_open(const char *dir, int nosync)
 	sweep(kv->snapnew);
 	sweep(kv->snaprecv);
 	if (load_snapshot(kv->snap, &kv->st, &why) == -1)
-		errx(EXIT_USAGE, "%s: %s", kv->snap, why);
+		unusable(kv, "%s: %s", kv->snap, why);
 	kv->snap_pos = kv->st.applied;
 	if ((kv->snap_fd = open_snapshot(kv)) != -1 &&
 	    fstat(kv->snap_fd, &sb) == 0) {
@@ -816,24 +864,6 @@ kv_encode(unsigned long long epoch, const char *op, int narg,
 
 /* --- taking snapshots --- */
 
-/* What a log rewrite keeps: records after POS (log_keep_fn). */
-struct keeping {
-	struct kvlog *kv;
-	size_t pos;
-};
-
-static void
-keep_after(struct hlog *l, void *arg)
-{
-	struct keeping *k = arg;
-	size_t i;
-
-	log_appendf(l, LOG_KEEP, NULL, NULL, "base\t%zu", k->pos);
-	for (i = k->pos + 1; i <= kv_count(k->kv); i++)
-		log_keep(l, payload(k->kv, i - k->kv->first),
-		    k->kv->rec[i - k->kv->first].len);
-}
-
 /*
  * Makes the synced snapshot file TMP, of the state at POS, DIR/snapshot
  * (passing crash point RENAMED once that is durable), then rewrites the
@@ -842,10 +872,7 @@ keep_after(struct hlog *l, void *arg)
 static void
 adopt(struct kvlog *kv, const char *tmp, size_t pos, const char *renamed)
 {
-	struct keeping k = { kv, pos };
 	struct stat sb;
-	long long off;
-	size_t i;
 
 	if (stat(tmp, &sb) == -1)
 		err(EXIT_FAIL, "%s", tmp);
@@ -858,16 +885,8 @@ adopt(struct kvlog *kv, const char *tmp, size_t pos, const char *renamed)
 	kv->snap_pos = pos;
 	kv->snap_size = (size_t)sb.st_size;
 	CRASH_POINT(renamed);
-	retire(kv, log_checkpoint_retire(kv->log, keep_after, &k));
+	rebase(kv, pos);
 	log_set_outside(kv->log, kv->snap_size);
-	drop(kv, pos + 1 > kv_count(kv) ? kv->n : pos + 1 - kv->first);
-	kv->first = pos + 1;
-	off = LOG_MAGIC_LEN + LOG_HDR_LEN + snprintf(NULL, 0, "base\t%zu", pos);
-	kv->first_off = off;
-	for (i = 0; i < kv->n; i++) {
-		off += LOG_HDR_LEN + (long long)kv->rec[i].len;
-		kv->rec[i].end = off;
-	}
 }
 
 static int
@@ -959,11 +978,20 @@ snapshot_reap(struct kvlog *kv)
 	}
 	kv->child = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		/*
+		 * Only the new file failed (a full disk, an I/O error, the
+		 * child killed): the log holds everything, so serve on, as
+		 * Redis does after a failed rewrite, and try again later.
+		 */
 		(void)unlink(kv->snapnew);
-		errx(EXIT_FAIL, "%s: the snapshot at position %zu failed "
-		    "(%s %d); %s and the log are as they were", kv->snapnew,
-		    kv->child_pos, WIFEXITED(st) ? "exit status" : "signal",
-		    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), kv->snap);
+		warnx("%s: the snapshot at position %zu failed (%s %d); %s "
+		    "and the log are as they were; trying again in %d s",
+		    kv->snapnew, kv->child_pos,
+		    WIFEXITED(st) ? "exit status" : "signal",
+		    WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), kv->snap,
+		    SNAPSHOT_RETRY_MS / 1000);
+		kv->retry_at = ev_now_ms() + SNAPSHOT_RETRY_MS;
+		return;
 	}
 	t0 = now_ms();
 	CRASH_POINT("snapshot.written");
@@ -977,10 +1005,18 @@ snapshot_reap(struct kvlog *kv)
 void
 kv_snapshot_tick(struct kvlog *kv)
 {
+	const struct kvstate *st = &kv->st;
+
 	snapshot_reap(kv);
+	/*
+	 * Due by the growth rule, and worth it: it drops at least as many
+	 * records as the log keeps after it (not, say, at the start of a
+	 * batch most of which is not applied yet).
+	 */
 	if (kv->child == 0 && kv->recv_fd == -1 &&
-	    kv->st.applied > kv->snap_pos && ev_now_ms() >= kv->retry_at &&
-	    log_checkpoint_due(kv->log))
+	    st->applied > kv->snap_pos &&
+	    st->applied - kv->snap_pos >= kv_count(kv) - st->applied &&
+	    ev_now_ms() >= kv->retry_at && log_checkpoint_due(kv->log))
 		snapshot_start(kv);
 }
 

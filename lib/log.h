@@ -5,8 +5,8 @@
  * little-endian payload length, a 4-byte little-endian CRC-32C of the
  * length bytes followed by the payload, and the payload; then, while the
  * log is open (or after a crash), zeros: space written ahead so that
- * appends do not grow the file, which makes each fdatasync cheaper.  A
- * clean close, or exit(3), cuts the zeros off.  (A real record never starts with a
+ * appends do not grow the file, which makes each fdatasync cheaper.  A clean
+ * close, or exit(3), cuts the zeros off.  (A real record never starts with a
  * zero header: the CRC-32C of a zero length is not zero.)
  *
  * log_open() locks the file (filelock.h: a second daemon on the same log
@@ -21,15 +21,16 @@
  * directory synced.
  *
  * Appends are buffered in memory.  log_flush() writes everything buffered
- * with one write(2) and, if any forced record is among it, one fdatasync(2);
- * then it calls the done callback of every record it made durable, in append
- * order.  An event loop calls log_flush() once before it sleeps, so all the
- * records appended while serving one batch of events share one fdatasync
- * (group commit).  A record appended with log_append_soon() is forced too,
- * but its sync may wait up to the log's delay (log_set_delay) for company:
- * meant for records whose acknowledgement nobody is waiting on, so they
- * share the sync of the next urgent record instead of costing one of their
- * own (like PostgreSQL's commit_delay).  Lazy records (log_append_lazy) are written with the next
+ * with one write(2) and, if any forced record is among it, one
+ * fdatasync(2); then it calls the done callback of every record it made
+ * durable, in append order.  An event loop calls log_flush() once before it
+ * sleeps, so all the records appended while serving one batch of events
+ * share one fdatasync (group commit).  A record appended with
+ * log_append_soon() is forced too, but its sync may wait up to the log's
+ * delay (log_set_delay) for company: meant for records whose
+ * acknowledgement nobody is waiting on, so they share the sync of the next
+ * urgent record instead of costing one of their own (like PostgreSQL's
+ * commit_delay).  Lazy records (log_append_lazy) are written with the next
  * flush but never cause a sync of their own: they are durable only once a
  * later forced record's sync covers them.
  *
@@ -49,13 +50,13 @@
  * Checkpoints (added for bounded growth): log_checkpoint() replaces the
  * whole log by the records a keep function gives it, the state a restart
  * needs written compactly, so the log grows with the live state, not the
- * history.  The new file is written beside the log (LOG.checkpoint),
- * with its preallocated zeros, synced, locked (filelock.h), renamed over
- * the log and its directory synced: a crash at any moment leaves the old
- * log or the new one, both complete; a leftover LOG.checkpoint is removed
- * when the log is next opened.  Crash points: log.checkpoint-synced (the new file is durable,
- * not yet renamed), log.checkpoint-renamed (renamed, the directory not yet
- * synced).
+ * history.  The new file is written beside the log (LOG.checkpoint), with
+ * its preallocated zeros, synced, locked (filelock.h), renamed over the log
+ * and its directory synced: a crash at any moment leaves the old log or the
+ * new one, both complete; a leftover LOG.checkpoint is removed when the log
+ * is next opened.  Crash points: log.checkpoint-synced (the new file is
+ * durable, not yet renamed), log.checkpoint-renamed (renamed, the directory
+ * not yet synced).
  *
  * Weakness: a corrupted length field pointing past the end of the file is
  * indistinguishable from a torn tail.  A checkpoint stops the daemon for

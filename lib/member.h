@@ -48,7 +48,8 @@ struct member {
 
 /*
  * Reads or makes the identity of the copy in DIR, whose history holds
- * RECORDS records (kv_count).  Exits 2 on a malformed member file, 1 if it cannot be written.
+ * RECORDS records (kv_count).  Exits 2 on a malformed member file, 1 if it
+ * cannot be written.
  */
 struct member *member_open(const char *dir, size_t records);
 

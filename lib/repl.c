@@ -94,6 +94,7 @@ static long long started;
 static long long follow_after;		/* backup: no primary before then */
 static struct conn *members;		/* primary: connected backups */
 static struct conn *upstream;		/* backup: link to the primary */
+static size_t streamed;			/* primary: durable records streamed */
 static struct waiter *writes, *writes_last;	/* by position */
 static struct waiter *waits;
 
@@ -112,30 +113,6 @@ static size_t
 min(size_t a, size_t b)
 {
 	return a < b ? a : b;
-}
-
-/* Parses a decimal number field; returns -1 if it is not one. */
-static int
-parse_num(const char *s, unsigned long long *v)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*v = strtoull(s, &end, 10);
-	return *end != '\0' || errno != 0 ? -1 : 0;
-}
-
-static int
-parse_pos(const char *s, size_t *pos)
-{
-	unsigned long long v;
-
-	if (parse_num(s, &v) == -1 || v > SIZE_MAX / 2)
-		return -1;
-	*pos = (size_t)v;
-	return 0;
 }
 
 /* Returns "PREFIX" followed by LEN bytes of S escaped, and its length. */
@@ -717,6 +694,8 @@ send_chunks(struct wconn *w, void *arg)
 	close(c->snap_fd);
 	c->snap_fd = -1;
 	wire_sendf(w, "SNAPEND %llu", epoch);
+	warnx("%s (member %.8s): snapshot sent, %lld bytes", c->sock, c->id,
+	    c->snap_size);
 	CRASH_POINT("snapshot.sent");
 }
 
@@ -748,8 +727,8 @@ on_sync(struct conn *c, char *args)
 		refuse(c, "not primary");
 		return;
 	}
-	if (wire_split(args, f, 5) != 5 || parse_num(f[0], &e) == -1 ||
-	    parse_num(f[1], &last) == -1 || parse_pos(f[2], &pos) == -1 ||
+	if (wire_split(args, f, 5) != 5 || parse_ullong(f[0], &e) == -1 ||
+	    parse_ullong(f[1], &last) == -1 || parse_pos(f[2], &pos) == -1 ||
 	    !member_id_ok(f[3]) || !sock_name_ok(f[4])) {
 		refuse(c, "bad SYNC");
 		return;
@@ -799,6 +778,9 @@ on_sync(struct conn *c, char *args)
 	if (lease_insync(&st, c->id, c->sock) && pos < commit)
 		shrink(c->id, c->sock, "rejoined behind the commit point");
 	if (pos + 1 < kv_oldest(kv)) {
+		warnx("%s (member %.8s) is at position %zu and the log begins "
+		    "at %zu: sending it the snapshot", c->sock, c->id, pos,
+		    kv_oldest(kv));
 		send_snapshot(c);
 		return;
 	}
@@ -821,7 +803,7 @@ on_ack(struct conn *c, char *args)
 		refuse(c, "ACK before SYNC");
 		return;
 	}
-	if (wire_split(args, f, 3) != 3 || parse_num(f[0], &e) == -1 ||
+	if (wire_split(args, f, 3) != 3 || parse_ullong(f[0], &e) == -1 ||
 	    parse_pos(f[1], &recv) == -1 || parse_pos(f[2], &synced) == -1 ||
 	    recv > c->sent || synced > c->sent) {
 		refuse(c, "bad ACK");
@@ -852,14 +834,20 @@ on_ack(struct conn *c, char *args)
 static void
 primary_before_sleep(void)
 {
-	size_t before = kv_durable(kv), pos;
 	struct conn *m, *next;
+	size_t pos;
 	int sent = 0;
 
+	/*
+	 * Records may also have become durable elsewhere (a snapshot's log
+	 * rewrite syncs what was appended): whatever is new since we last
+	 * streamed goes out now.
+	 */
 	kv_flush(kv);
-	if (kv_durable(kv) > before) {
-		for (pos = before + 1; pos <= kv_durable(kv); pos++)
+	if (kv_durable(kv) > streamed) {
+		for (pos = streamed + 1; pos <= kv_durable(kv); pos++)
 			CRASH_POINT("primary.appended");
+		streamed = kv_durable(kv);
 		/* A failed flush closes M, and on_close frees it. */
 		for (m = members; m != NULL; m = next) {
 			next = m->next;
@@ -926,6 +914,7 @@ become_primary(void)
 	role = PRIMARY;
 	primary_since = ev_now_ms();
 	commit = kv_applied(kv);
+	streamed = kv_durable(kv);
 	warnx("primary in epoch %llu at position %zu", epoch, epoch_pos);
 	advance_commit();
 	ready();
@@ -1158,7 +1147,7 @@ upstream_line(struct conn *u, char *line, size_t len)
 	/* A payload is the rest of the line; it may hold spaces. */
 	n = wire_split(line, f, strncmp(line, "REC ", 4) == 0 ? 4 :
 	    strncmp(line, "CHUNK ", 6) == 0 ? 3 : 5);
-	if (n < 2 || parse_num(f[1], &e) == -1) {
+	if (n < 2 || parse_ullong(f[1], &e) == -1) {
 		upstream_fail(u, "bad message");
 		return;
 	}
@@ -1200,7 +1189,7 @@ upstream_line(struct conn *u, char *line, size_t len)
 		on_snapend(u);
 	} else if (strcmp(f[0], "SNAP") == 0 && n == 4 && !u->streaming &&
 	    !u->receiving && parse_pos(f[2], &pos) == 0 &&
-	    pos > kv_count(kv) && parse_num(f[3], &last) == 0) {
+	    pos > kv_count(kv) && parse_ullong(f[3], &last) == 0) {
 		epoch = e;
 		u->receiving = 1;
 		kv_receive_begin(kv, pos, (long long)last);
@@ -1221,7 +1210,7 @@ upstream_line(struct conn *u, char *line, size_t len)
 		    u->synced);
 	} else if (strcmp(f[0], "TRUNC") == 0 && n == 4 && !u->streaming &&
 	    !u->receiving &&
-	    parse_num(f[2], &last) == 0 && parse_pos(f[3], &end) == 0)
+	    parse_ullong(f[2], &last) == 0 && parse_pos(f[3], &end) == 0)
 		on_trunc(u, e, last, end);
 	else
 		upstream_fail(u, "unexpected message");
@@ -1390,7 +1379,7 @@ on_client_wait(struct conn *c, char *args)
 
 	n = wire_split(args, f, 2);
 	if (n < 1 || parse_pos(f[0], &pos) == -1 ||
-	    (n == 2 && (parse_num(f[1], &ms) == -1 || ms > 86400000))) {
+	    (n == 2 && (parse_ullong(f[1], &ms) == -1 || ms > 86400000))) {
 		reply_fail(c, "bad arguments");
 		return;
 	}
@@ -1603,6 +1592,7 @@ run(void)
 	out_flush();
 	member_note_commit(mem, proven_commit(), 1);
 	wire_drain(200);
+	kv_close(kv);		/* and a snapshot being written with it */
 	close(listenfd);
 	if (sock_unlink(opt->sock) == -1)
 		warn("%s", opt->sock);

@@ -23,10 +23,10 @@
  * receipt whose send is (the sender was not traced) when the next one is
  * nearer in time.
  *
- * Order.  Lines are placed one message at a time, a message once each of
- * its lines is the next of its process in its file; among those, the earliest by its
- * time made causal (never before a line placed earlier in either stream,
- * as Lamport's clocks), then the first given.
+ * Order.  Lines are placed one message at a time, a message once each of its
+ * lines is the next of its process in its file; among those, the earliest
+ * by its time made causal (never before a line placed earlier in either
+ * stream, as Lamport's clocks), then the first given.
  *
  * Known weakness: two messages that cross (each sent before the other
  * arrived) cannot both be drawn as one row with both processes' order

@@ -1,7 +1,9 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +12,9 @@
 #include "util.h"
 
 int
-parse_ulong(const char *s, unsigned long min, unsigned long max,
-    unsigned long *out)
+parse_ullong(const char *s, unsigned long long *out)
 {
-	unsigned long v = 0;
+	unsigned long long v = 0;
 	const char *p;
 
 	if (*s == '\0')
@@ -21,13 +22,34 @@ parse_ulong(const char *s, unsigned long min, unsigned long max,
 	for (p = s; *p != '\0'; p++) {
 		if (*p < '0' || *p > '9')
 			return -1;
-		if (v > (max - (unsigned long)(*p - '0')) / 10)
-			return -1;	/* would exceed max */
-		v = v * 10 + (unsigned long)(*p - '0');
+		if (v > (ULLONG_MAX - (unsigned long long)(*p - '0')) / 10)
+			return -1;	/* would overflow */
+		v = v * 10 + (unsigned long long)(*p - '0');
 	}
-	if (v < min)
-		return -1;
 	*out = v;
+	return 0;
+}
+
+int
+parse_ulong(const char *s, unsigned long min, unsigned long max,
+    unsigned long *out)
+{
+	unsigned long long v;
+
+	if (parse_ullong(s, &v) == -1 || v < min || v > max)
+		return -1;
+	*out = (unsigned long)v;
+	return 0;
+}
+
+int
+parse_pos(const char *s, size_t *out)
+{
+	unsigned long long v;
+
+	if (parse_ullong(s, &v) == -1 || v > SIZE_MAX / 2)
+		return -1;
+	*out = (size_t)v;
 	return 0;
 }
 

@@ -25,6 +25,12 @@ enum {
 int parse_ulong(const char *s, unsigned long min, unsigned long max,
     unsigned long *out);
 
+/* As parse_ulong(), any value an unsigned long long holds. */
+int parse_ullong(const char *s, unsigned long long *out);
+
+/* As parse_ulong(), a position or count: at most SIZE_MAX / 2. */
+int parse_pos(const char *s, size_t *out);
+
 /* Allocation that cannot fail: on exhaustion the tool exits 1. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

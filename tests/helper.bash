@@ -53,7 +53,7 @@ kill_daemon() {
 	local pid
 	pid=$(daemon_pid "$1") || return 1
 	kill -"${2:-KILL}" "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
 	rm -f "$BATS_TEST_TMPDIR/$1.pid"
 	return 0
 }
