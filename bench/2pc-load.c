@@ -7,11 +7,13 @@
  *   2pc-load -s SOCK                            prints the daemon's syncs=N.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE		/* MAP_ANONYMOUS */
 #include <err.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -54,7 +56,7 @@ main(int argc, char *argv[])
 	size_t cap = 0;
 	uint32_t *lat;
 	long clients, txs, c, i, j, n = 0;
-	int (*pipes)[2], bad = 0, st;
+	int bad = 0, st;
 	double t0, t;
 	FILE *fp;
 
@@ -72,16 +74,15 @@ main(int argc, char *argv[])
 		errx(2, "usage: 2pc-load SOCK CLIENTS TXS PREFIX NAME...");
 	clients = atol(argv[2]);
 	txs = atol(argv[3]);
-	pipes = calloc((size_t)clients, sizeof(*pipes));
-	lat = calloc((size_t)(clients * txs), sizeof(*lat));
+	/* Each client writes its latencies in its own part of LAT. */
+	lat = mmap(NULL, (size_t)(clients * txs) * sizeof(*lat),
+	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (lat == MAP_FAILED)
+		err(1, "mmap");
 	t0 = now();
 	for (c = 0; c < clients; c++) {
-		if (pipe(pipes[c]) == -1)
-			err(1, "pipe");
-		if (fork() != 0) {
-			close(pipes[c][1]);
+		if (fork() != 0)
 			continue;
-		}
 		fp = dial(argv[1]);
 		for (i = 0; i < txs; i++) {
 			int len = snprintf(line, sizeof(line), "TX %s-%ld-%ld",
@@ -99,24 +100,19 @@ main(int argc, char *argv[])
 			us = (uint32_t)((now() - t) * 1e6);
 			if (strstr(reply, "\tcommit") == NULL)
 				us |= 0x80000000u;
-			if (write(pipes[c][1], &us, sizeof(us)) != sizeof(us))
-				err(1, "write");
+			lat[c * txs + i] = us;
 		}
 		_exit(0);
-	}
-	for (c = 0; c < clients; c++) {
-		uint32_t us;
-
-		while (read(pipes[c][0], &us, sizeof(us)) == sizeof(us)) {
-			if (us & 0x80000000u)
-				bad++;
-			lat[n++] = us & 0x7fffffffu;
-		}
 	}
 	while (wait(&st) > 0)
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			bad++;
 	t = now() - t0;
+	for (i = 0; i < clients * txs; i++) {
+		if (lat[i] & 0x80000000u)
+			bad++;
+		lat[n++] = lat[i] & 0x7fffffffu;
+	}
 	qsort(lat, (size_t)n, sizeof(*lat), cmp);
 	printf("%.0f %u %u\n", n / t, n ? lat[n / 2] : 0,
 	    n ? lat[(n * 99) / 100] : 0);
