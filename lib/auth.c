@@ -21,11 +21,13 @@ static size_t keylen;
 void
 auth_load_key(const char *path)
 {
+	unsigned char buf[AUTH_MAX_KEY + 3];
 	struct stat st;
 	ssize_t n;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* Not blocking: a FIFO is refused below, not waited on. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
 		err(EXIT_USAGE, "key file %s", path);
 	if (fstat(fd, &st) == -1)
 		err(EXIT_USAGE, "key file %s", path);
@@ -35,23 +37,25 @@ auth_load_key(const char *path)
 		errx(EXIT_USAGE, "key file %s: readable or writable by group "
 		    "or others (mode %03o): chmod 600 it", path,
 		    (unsigned)(st.st_mode & 0777));
-	if (st.st_size > AUTH_MAX_KEY + 2)
-		errx(EXIT_USAGE, "key file %s: more than %d bytes", path,
-		    AUTH_MAX_KEY);
 	do
-		n = read(fd, key, sizeof(key));
+		n = read(fd, buf, sizeof(buf));
 	while (n == -1 && errno == EINTR);
 	if (n == -1)
 		err(EXIT_USAGE, "key file %s", path);
 	close(fd);
-	while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r'))
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		n--;
+	if (n > AUTH_MAX_KEY)
+		errx(EXIT_USAGE, "key file %s: more than %d bytes", path,
+		    AUTH_MAX_KEY);
 	if (n == 0)
 		errx(EXIT_USAGE, "key file %s: empty", path);
 	if (n < AUTH_MIN_KEY)
 		errx(EXIT_USAGE, "key file %s: %zd bytes is too short a key: "
 		    "use at least %d random bytes (say, head -c 32 "
 		    "/dev/urandom | base64)", path, n, AUTH_MIN_KEY);
+	memcpy(key, buf, (size_t)n);
+	explicit_bzero(buf, sizeof(buf));
 	keylen = (size_t)n;
 }
 

@@ -74,7 +74,10 @@ sock_timeout(void)
 /*
  * Reads ADDR as a TCP address into HOST (HOSTSZ bytes, brackets removed)
  * and PORT.  Returns 1 if it is one, 0 if ADDR is a UNIX socket path, -1
- * if it reads as TCP but is unusable (*WHY says why).
+ * if it is meant as TCP but is unusable (*WHY says why).  A path has a
+ * slash or "unix:" in front, or neither a colon nor a leading bracket:
+ * anything else is meant as TCP, so that a mistyped address is refused
+ * rather than made a socket file in the current directory.
  */
 static int
 parse_tcp(const char *addr, char *host, size_t hostsz, char port[6],
@@ -86,23 +89,30 @@ parse_tcp(const char *addr, char *host, size_t hostsz, char port[6],
 	size_t n;
 
 	if (strncmp(addr, "unix:", 5) == 0 || strchr(addr, '/') != NULL ||
-	    (colon = strrchr(addr, ':')) == NULL || colon[1] == '\0' ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+	    (addr[0] != '[' && strchr(addr, ':') == NULL))
 		return 0;
+	*why = "give HOST:PORT or [V6ADDR]:PORT (a path needs a / or unix:)";
+	if ((colon = strrchr(addr, ':')) == NULL || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return -1;
 	e = colon;
 	if (*h == '[') {
-		if (e[-1] != ']')
-			return 0;
+		if (e == h || e[-1] != ']')
+			return -1;
 		h++;
 		e--;
 	} else {
 		for (n = 0; h + n < e; n++)
 			if (!isalnum((unsigned char)h[n]) &&
-			    strchr(".-_", h[n]) == NULL)
-				return 0;
+			    strchr(".-_", h[n]) == NULL) {
+				*why = "an IPv6 address goes in brackets, "
+				    "[V6ADDR]:PORT; a host name has letters, "
+				    "digits, '.', '-' and '_'";
+				return -1;
+			}
 	}
 	if (h == e)
-		return 0;
+		return -1;
 	n = (size_t)(e - h);
 	if (n >= hostsz) {
 		*why = "host name too long";
@@ -534,7 +544,8 @@ static void
 tcp_tune(int fd)
 {
 	int on = 1, idle = 1, cnt = (int)(timeout_ms / 1000) + 1;
-	unsigned int ut = (unsigned int)timeout_ms;
+	/* Not below a second: one lost packet must not end a connection. */
+	unsigned int ut = (unsigned int)(timeout_ms > 1000 ? timeout_ms : 1000);
 
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));

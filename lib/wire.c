@@ -231,27 +231,70 @@ beat_check(struct evloop *ev, long long id, void *arg)
 }
 
 /*
- * Says why a handshake failed.  A server says it for every connection; a
- * client, which may dial the same peer again and again, says the same
- * thing at most every 10 seconds.
+ * Says why a handshake failed.  A client, which may dial the same peer
+ * again and again, says the same thing at most every 10 seconds; a server
+ * says at most WIRE_SAY_REFUSED refusals a second, and how many it kept
+ * quiet about (a flood of bad connections must not flood its standard
+ * error).
  */
 static void
 warn_refusal(const struct wconn *c, const char *what, const char *why)
 {
 	static char said[512];
-	static long long said_at;
+	static long long said_at, refused_at;
+	static unsigned long quiet;
+	static int said_now;		/* refusals said since refused_at */
 	char msg[512];
 	long long now = ev_now_ms();
 
 	snprintf(msg, sizeof(msg), "%s: %s: %s", c->where, what, why);
-	if (c->auth->role == AUTH_CLIENT && strcmp(msg, said) == 0 &&
-	    now - said_at < 10000)
+	if (c->auth == NULL || c->auth->role == AUTH_SERVER) {
+		if (now - refused_at >= 1000) {
+			refused_at = now;
+			said_now = 0;
+		}
+		if (said_now == WIRE_SAY_REFUSED) {
+			quiet++;
+			return;
+		}
+		said_now++;
+		if (quiet > 0)
+			warnx("%s (and %lu more refused, not said)", msg, quiet);
+		else
+			warnx("%s", msg);
+		quiet = 0;
 		return;
-	if (c->auth->role == AUTH_CLIENT) {
-		snprintf(said, sizeof(said), "%s", msg);
-		said_at = now;
 	}
+	if (strcmp(msg, said) == 0 && now - said_at < 10000)
+		return;
+	snprintf(said, sizeof(said), "%s", msg);
+	said_at = now;
 	warnx("%s", msg);
+}
+
+/*
+ * Makes room for a new handshake: past WIRE_MAX_HANDSHAKES under way on
+ * our side as server, the oldest is given up, so that connections that
+ * never finish theirs cannot keep out the peers that hold the key.
+ */
+static void
+shed_handshakes(void)
+{
+	struct wconn *c, *oldest = NULL;
+	int n = 0;
+
+	for (c = conns; c != NULL; c = c->next)
+		if (!c->closed && c->auth != NULL &&
+		    c->auth->role == AUTH_SERVER) {
+			n++;
+			oldest = c;	/* the list is newest first */
+		}
+	if (n < WIRE_MAX_HANDSHAKES)
+		return;
+	oldest->refused = 1;
+	warn_refusal(oldest, "refused a TCP peer",
+	    "too many handshakes under way");
+	wire_fail(oldest, "too many handshakes under way");
 }
 
 /* Starts heartbeats on C. */
@@ -290,12 +333,14 @@ static long
 auth_late(struct evloop *ev, long long id, void *arg)
 {
 	struct wconn *c = arg;
+	char what[64];
 
 	(void)ev;
 	(void)id;
 	c->auth_timer = 0;
 	c->refused = 1;
-	warnx("%s: no handshake within %ld ms: closing", c->where, live_ms());
+	snprintf(what, sizeof(what), "no handshake within %ld ms", live_ms());
+	warn_refusal(c, what, "closing");
 	wire_fail(c, "authentication timed out");
 	return -1;
 }
@@ -357,6 +402,13 @@ idle_check(struct evloop *ev, long long id, void *arg)
 	return -1;
 }
 
+/* The longest line C may send now: short until its handshake is done. */
+static size_t
+max_line(const struct wconn *c)
+{
+	return c->auth != NULL ? AUTH_LINE : WIRE_MAX_LINE;
+}
+
 /* Hands every complete line in the input buffer to the callback. */
 static void
 parse_lines(struct wconn *c)
@@ -371,7 +423,7 @@ parse_lines(struct wconn *c)
 		/* A heartbeat is for last_in only. */
 		if (!c->beat || len != 2 || memcmp(start, "HB", 2) != 0) {
 			TRACE('<', c->peer, start, len);
-			if (len > WIRE_MAX_LINE) {
+			if (len > max_line(c)) {
 				wire_fail(c, "line too long");
 				return;
 			}
@@ -388,7 +440,7 @@ parse_lines(struct wconn *c)
 		return;
 	memmove(c->in, start, left);
 	c->inlen = left;
-	if (left > WIRE_MAX_LINE) {
+	if (left > max_line(c)) {
 		wire_fail(c, "line too long");
 		return;
 	}
@@ -415,6 +467,9 @@ on_readable(struct evloop *ev, int fd, int events, void *arg)
 			c->in = xrealloc(c->in, c->incap);
 		}
 		want = c->incap - c->inlen;
+		/* Before the handshake, no more than a handshake line. */
+		if (c->auth != NULL && want > AUTH_LINE + 1)
+			want = AUTH_LINE + 1;
 		n = read(fd, c->in + c->inlen, want);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -482,6 +537,8 @@ new_conn(int fd, int role, const char *where, const char *peer,
 			c->fresh = 1;
 		return c;
 	}
+	if (role == AUTH_SERVER)
+		shed_handshakes();
 	c->auth = xmalloc(sizeof(*c->auth));
 	auth_start(c->auth, role, 1, first);
 	if (*first != '\0')

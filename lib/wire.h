@@ -46,6 +46,8 @@
 #define WIRE_MAX_QUEUE	(16 * 1024 * 1024)	/* unsent bytes per peer */
 #define WIRE_LOW_WATER	(256 * 1024)	/* a refill is asked for below it */
 #define WIRE_BEAT_MS	250	/* heartbeat interval (auth.h: "beat") */
+#define WIRE_MAX_HANDSHAKES 64	/* under way at once, as server */
+#define WIRE_SAY_REFUSED 5	/* refused peers said a second, at most */
 
 struct evloop;
 struct wconn;
