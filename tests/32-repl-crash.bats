@@ -136,11 +136,6 @@ transfer_crash() {
 	check_acked acked
 }
 
-# snapshot_past NAME POS: succeeds once NAME's snapshot is past POS.
-snapshot_past() {
-	[ "$(status_field "$1" snapshot)" -gt "$2" ]
-}
-
 @test "crash at primary.append" { crash_primary primary.append:4; }
 @test "crash at primary.appended" { crash_primary primary.appended:4; }
 @test "crash at primary.sent" { crash_primary primary.sent:4; }

@@ -8,29 +8,6 @@
 load helper
 load repl-helper
 
-# puts FROM TO: put k(I % 10) = vI for I from FROM to TO, through the lease
-# (one client, one write at a time).
-puts() {
-	seq "$1" "$2" | awk '{ print "put k" $1 % 10 " v" $1 }' |
-	    repl-client -L lease -t 20 >/dev/null
-}
-
-# check_values TO: every key k0..k9 reads back the last value put by
-# "puts 1 TO" (read through the lease).
-check_values() {
-	local k want
-	for k in 0 1 2 3 4 5 6 7 8 9; do
-		want=$(( ($1 - k) / 10 * 10 + k ))
-		run rc get "k$k"
-		assert_output "v$want"
-	done
-}
-
-# snapshot_past NAME POS: succeeds once NAME's snapshot is past POS.
-snapshot_past() {
-	[ "$(status_field "$1" snapshot)" -gt "$2" ]
-}
-
 @test "a snapshot is taken by the growth rule, and the directory stays the size of the live data" {
 	start_primary p -G 2048
 	start_backup b -G 2048

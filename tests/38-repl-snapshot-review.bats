@@ -8,24 +8,6 @@
 load helper
 load repl-helper
 
-puts() {
-	seq "$1" "$2" | awk '{ print "put k" $1 % 10 " v" $1 }' |
-	    repl-client -L lease -t 20 >/dev/null
-}
-
-check_values() {
-	local k want
-	for k in 0 1 2 3 4 5 6 7 8 9; do
-		want=$(( ($1 - k) / 10 * 10 + k ))
-		run rc get "k$k"
-		assert_output "v$want"
-	done
-}
-
-snapshot_past() {
-	[ "$(status_field "$1" snapshot)" -gt "$2" ]
-}
-
 # A backup that crashes at snapshot.installed still has its old log
 # records (positions 1..N, N < the snapshot's position P) under no base
 # record.  Were it to append the records after P behind them, the file
