@@ -89,8 +89,8 @@ tests/lincheck/lincheck: tests/lincheck/lincheck.c
 tests/nemesis/record: tests/nemesis/record.c
 	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -o $@ $<
 
-tests/auth/sha256: tests/auth/sha256.c $(LIB) lib/sha256.h
-	$(CC) -std=c11 -O2 -g -Wall -Wextra $(CPPFLAGS) -Ilib -o $@ $< $(LIB)
+tests/auth/sha256: tests/auth/sha256.c $(LIB) lib/sha256.h .buildflags
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Ilib $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 faults: tests/faults/faultfs.so tests/abuse/holdconns tests/lincheck/lincheck \
     tests/nemesis/record tests/auth/sha256
