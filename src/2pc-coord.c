@@ -1432,6 +1432,10 @@ client(const char *sock)
 		if (fflush(stdout) == EOF)
 			err(EXIT_FAIL, "stdout");
 	}
+	for (i = 0; i < inflight; i++) {
+		free(q[(head + i) % jobs].txid);
+		free(q[(head + i) % jobs].outcome);
+	}
 	free(line);
 	free(reply);
 	free(q);
