@@ -974,29 +974,42 @@ send_sync(struct conn *u)
 }
 
 /*
- * Says what a backup waits for, when that changes and then every
- * WAITING_MS, so a stuck member is never silent; NULL: it waits no more.
+ * Says what a backup waits for: each message once, and again every
+ * WAITING_MS while it holds, so a stuck member is never silent nor noisy;
+ * NULL: it waits no more.
  */
 static void
 say_waiting(const char *fmt, ...)
 {
-	static char said[512];
-	static long long at;
+	/* The messages said lately: a wait may alternate between two. */
+	static char said[4][512];
+	static long long at[4];
 	char now[512];
 	va_list ap;
+	int i, oldest = 0;
 
 	if (fmt == NULL) {
-		said[0] = '\0';
+		for (i = 0; i < 4; i++)
+			said[i][0] = '\0';
 		return;
 	}
 	va_start(ap, fmt);
 	vsnprintf(now, sizeof(now), fmt, ap);
 	va_end(ap);
-	if (strcmp(now, said) == 0 && ev_now_ms() - at < WAITING_MS)
-		return;
+	for (i = 0; i < 4; i++) {
+		if (strcmp(now, said[i]) == 0) {
+			if (ev_now_ms() - at[i] < WAITING_MS)
+				return;
+			break;
+		}
+		if (at[i] < at[oldest])
+			oldest = i;
+	}
+	if (i == 4)
+		i = oldest;
 	warnx("%s", now);
-	strcpy(said, now);
-	at = ev_now_ms();
+	strcpy(said[i], now);
+	at[i] = ev_now_ms();
 }
 
 /*
