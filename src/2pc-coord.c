@@ -1347,7 +1347,7 @@ line_txid(const char *line)
 static int
 client(const char *sock)
 {
-	struct sent *q = xcalloc((size_t)jobs, sizeof(*q));
+	struct sent *q;
 	size_t head = 0, inflight = 0, i, cap = 0, rcap = 0;
 	char *line = NULL, *reply = NULL, *tab;
 	int fd, fl, status = EXIT_OK, aborted = 0, bad = 0, more = 1;
@@ -1360,6 +1360,7 @@ client(const char *sock)
 		warn("%s", sock);
 		return EXIT_UNAVAIL;
 	}
+	q = xcalloc((size_t)jobs, sizeof(*q));
 	fl = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	if ((in = fdopen(fd, "r")) == NULL || (fd = dup(fd)) == -1 ||
