@@ -179,10 +179,15 @@ load repl-helper
 	kill_daemon p TERM
 	start_primary p -G 1024
 	old=$(status_field p snapshot)
-	seq $((n + 1)) $((n + 60)) | awk '{ print "put k" $1 " v" $1 }' | rc >/dev/null
-	n=$((n + 60))
 	snapshot_newer() { [ "$(status_field p snapshot)" -gt "$old" ]; }
-	eventually snapshot_newer
+	# Writes until the growth rule takes one (within 40 batches).
+	for ((i = 0; i < 40; i++)); do
+		seq $((n + 1)) $((n + 60)) | awk '{ print "put k" $1 " v" $1 }' |
+		    rc >/dev/null
+		n=$((n + 60))
+		snapshot_newer && break
+	done
+	snapshot_newer
 	for ((i = 1; i <= n; i++)); do
 		[ "$(rc get "k$i")" = "v$i" ]
 	done
