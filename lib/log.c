@@ -379,27 +379,23 @@ log_appendf(struct hlog *l, enum log_force force, log_done_fn *done,
 {
 	va_list ap;
 	char *buf;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	buf = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(buf, (size_t)n + 1, fmt, ap);
+	buf = xvasprintf(&n, fmt, ap);
 	va_end(ap);
 	switch (force) {
 	case LOG_LAZY:
-		log_append_lazy(l, buf, (size_t)n);
+		log_append_lazy(l, buf, n);
 		break;
 	case LOG_FORCED:
-		log_append(l, buf, (size_t)n, done, arg);
+		log_append(l, buf, n, done, arg);
 		break;
 	case LOG_SOON:
-		log_append_soon(l, buf, (size_t)n, done, arg);
+		log_append_soon(l, buf, n, done, arg);
 		break;
 	case LOG_KEEP:
-		log_keep(l, buf, (size_t)n);
+		log_keep(l, buf, n);
 		break;
 	}
 	free(buf);

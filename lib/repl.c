@@ -195,16 +195,12 @@ reply_fmt(struct conn *c, struct reply *r, const char *fmt, ...)
 {
 	va_list ap;
 	char *line;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	line = xvasprintf(&n, fmt, ap);
 	va_end(ap);
-	line = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(line, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	reply_set(c, r, line, (size_t)n);
+	reply_set(c, r, line, n);
 }
 
 /*

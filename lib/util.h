@@ -8,6 +8,7 @@
 #ifndef HAKIT_UTIL_H
 #define HAKIT_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum {
@@ -39,6 +40,9 @@ char *xstrdup(const char *s);
 char *xmemdup(const void *p, size_t n);	/* adds a terminating NUL */
 /* A new string formatted as printf(3) does. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* As vasprintf(3), never failing; stores the length in *LEN unless NULL. */
+char *xvasprintf(size_t *len, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /*
  * Fills HEX with 2 * NBYTES lowercase hex digits from /dev/urandom and a
