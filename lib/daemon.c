@@ -27,9 +27,15 @@ int
 daemon_parse_fd(const char *s)
 {
 	unsigned long fd;
+	int fl;
 
 	if (parse_ulong(s, 0, INT_MAX, &fd) == -1)
 		errx(EXIT_USAGE, "bad readiness descriptor: %s", s);
+	/* Checked now, before our own descriptors could take its number. */
+	if ((fl = fcntl((int)fd, F_GETFL)) == -1 || (fl & O_ACCMODE) == O_RDONLY)
+		errx(EXIT_USAGE, "readiness descriptor %lu is not open for "
+		    "writing: start the daemon with it open (say 3>FILE, or "
+		    "3>&1 in a pipeline)", fd);
 	return (int)fd;
 }
 
