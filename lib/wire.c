@@ -225,7 +225,7 @@ beat_check(struct evloop *ev, long long id, void *arg)
 		wire_close(c);
 		return -1;
 	}
-	if (now - c->last_out >= WIRE_BEAT_MS)
+	if (c->beat && now - c->last_out >= WIRE_BEAT_MS)
 		queue_untraced(c, "HB", 2);
 	return WIRE_BEAT_MS;
 }
@@ -302,7 +302,9 @@ static void
 start_beats(struct wconn *c)
 {
 	c->beat = 1;
-	c->beat_timer = ev_add_timer(loop, WIRE_BEAT_MS, beat_check, c);
+	if (c->beat_timer == 0)
+		c->beat_timer = ev_add_timer(loop, WIRE_BEAT_MS, beat_check,
+		    c);
 }
 
 /*
@@ -531,8 +533,11 @@ new_conn(int fd, int role, const char *where, const char *peer,
 	c->where = xstrdup(where);
 	if (!auth_enabled()) {
 		if (role == AUTH_CLIENT) {
+			/* Silence counts from now: a stopped peer never answers. */
 			queue(c, "BEAT", 4);
 			c->beat_asked = 1;
+			c->beat_timer = ev_add_timer(loop, WIRE_BEAT_MS,
+			    beat_check, c);
 		} else
 			c->fresh = 1;
 		return c;
