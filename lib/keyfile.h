@@ -25,4 +25,17 @@ typedef int keyfile_fn(void *arg, size_t lineno, const char *key, char *val);
 int keyfile_read(const char *path, const char *what, keyfile_fn *fn,
     void *arg);
 
+/*
+ * Returns PATH's bytes (a new buffer, their count in *LEN), or NULL if
+ * PATH does not exist; exits 1 if it cannot be read.
+ */
+char *keyfile_load(const char *path, size_t *len);
+
+/*
+ * The same as keyfile_read for LEN bytes of TEXT, which came from NAME (a file, an etcd
+ * key): exits 2 as keyfile_read does.  A NUL byte in TEXT ends its line.
+ */
+void keyfile_parse(const char *text, size_t len, const char *name,
+    const char *what, keyfile_fn *fn, void *arg);
+
 #endif

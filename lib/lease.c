@@ -1,15 +1,10 @@
 #include <err.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
 
-#include "durable.h"
 #include "keyfile.h"
-#include "lease.h"
+#include "lease-backend.h"
 #include "member.h"
 #include "sock.h"
 #include "util.h"
@@ -17,43 +12,90 @@
 static const char *ack_names[] = { "none", "recv", "fsync" };
 
 int
-lease_open(const char *path)
+lease_is_etcd(const char *name)
 {
-	int fd;
-
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
-		err(EXIT_FAIL, "%s", path);
-	return fd;
+	return strncmp(name, "etcd://", 7) == 0;
 }
 
-int
-lease_trylock(int fd)
+struct lease *
+lease_open(const char *name)
 {
-	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EINTR)
-			continue;
-		if (errno == EWOULDBLOCK)
-			return 0;
-		err(EXIT_FAIL, "flock");
-	}
-	return 1;
+	struct lease *l = xcalloc(1, sizeof(*l));
+	char why[300];
+
+	l->name = xstrdup(name);
+	l->ttl_ms = 5000;
+	if (!lease_is_etcd(name))
+		lease_file_open(l);
+	else if (lease_etcd_open(l, name + 7, why, sizeof(why)) == -1)
+		errx(EXIT_USAGE, "-L %s: %s (the form is "
+		    "etcd://HOST:PORT[,HOST:PORT...]/PREFIX)", name, why);
+	return l;
 }
 
 void
-lease_unlock(int fd)
+lease_close(struct lease *l)
 {
-	if (flock(fd, LOCK_UN) == -1)
-		err(EXIT_FAIL, "flock");
+	l->ops->close(l);
+	free(l->self);
+	free(l->name);
+	free(l);
 }
 
-static char *
-state_path(const char *path, const char *suffix)
+void
+lease_set_ttl(struct lease *l, long ms)
 {
-	size_t n = strlen(path) + strlen(suffix) + 1;
-	char *s = xmalloc(n);
+	l->ttl_ms = ms;
+}
 
-	snprintf(s, n, "%s%s", path, suffix);
-	return s;
+void
+lease_set_self(struct lease *l, const char *id, const char *sock)
+{
+	free(l->self);
+	l->self = xasprintf("%s %s", id, sock);
+}
+
+int
+lease_read(struct lease *l, struct lease_state *st)
+{
+	return l->ops->read(l, st);
+}
+
+int
+lease_take(struct lease *l, struct lease_state *st, lease_decide_fn *decide,
+    void *arg)
+{
+	return l->ops->take(l, st, decide, arg);
+}
+
+int
+lease_write(struct lease *l, const struct lease_state *st)
+{
+	return l->ops->write(l, st);
+}
+
+void
+lease_renew(struct lease *l, struct evloop *ev)
+{
+	l->ops->renew(l, ev);
+}
+
+int
+lease_held(struct lease *l)
+{
+	return l->ops->held(l);
+}
+
+void
+lease_release(struct lease *l)
+{
+	l->ops->release(l);
+}
+
+const char *
+lease_error(const struct lease *l)
+{
+	return l->err;
 }
 
 const char *
@@ -133,30 +175,26 @@ state_line(void *arg, size_t lineno, const char *key, char *val)
 	return -1;
 }
 
-int
-lease_read(const char *path, struct lease_state *st)
+void
+lease_parse(const char *text, size_t len, const char *from,
+    struct lease_state *st)
 {
-	char *sp = state_path(path, ".state");
-	struct reading r = { st, sp };
-	int rc;
+	struct reading r = { st, from };
 
 	memset(st, 0, sizeof(*st));
 	st->ack = ACK_FSYNC;
 	st->lag_ms = 1000;
-	rc = keyfile_read(sp, "lease state", state_line, &r);
-	free(sp);
-	return rc;
+	keyfile_parse(text, len, from, "lease state", state_line, &r);
 }
 
-void
-lease_write(const char *path, const struct lease_state *st)
+char *
+lease_format(const struct lease_state *st, size_t *len)
 {
-	char *sp = state_path(path, ".state"), *text = NULL;
-	const char *what;
-	size_t i, len = 0;
+	char *text = NULL;
+	size_t i;
 	FILE *fp;
 
-	if ((fp = open_memstream(&text, &len)) == NULL)
+	if ((fp = open_memstream(&text, len)) == NULL)
 		err(EXIT_FAIL, "open_memstream");
 	fprintf(fp, "hakit-lease 2\nepoch %llu\n", st->epoch);
 	if (st->primary.sock != NULL)
@@ -168,11 +206,8 @@ lease_write(const char *path, const struct lease_state *st)
 		fprintf(fp, "insync %s %s\n", st->insync[i].id,
 		    st->insync[i].sock);
 	if (fclose(fp) == EOF)
-		err(EXIT_FAIL, "%s", sp);
-	if (durable_replace(sp, text, len, &what) == -1)
-		err(EXIT_FAIL, "%s: %s", sp, what);
-	free(text);
-	free(sp);
+		err(EXIT_FAIL, "lease state");
+	return text;
 }
 
 static void

@@ -84,7 +84,8 @@ static struct kvlog *kv;
 static struct member *mem;		/* our copy of the data */
 static enum role role;
 static char *self;			/* our socket, absolute */
-static int lockfd, listenfd = -1, readyfd = -1;
+static struct lease *lease;
+static int listenfd = -1, readyfd = -1;
 static struct lease_state st;		/* primary: ours; backup: last read */
 static unsigned long long epoch;	/* the newest epoch we know */
 static size_t commit;			/* the commit point we know */
@@ -99,6 +100,7 @@ static struct waiter *writes, *writes_last;	/* by position */
 static struct waiter *waits;
 
 static void advance_commit(void);
+static void step_down(const char *why);
 
 /* Signals readiness once. */
 static void
@@ -310,7 +312,10 @@ shrink(const char *id, const char *sock, const char *why)
 	    why);
 	CRASH_POINT("primary.shrink");
 	lease_remove(&st, id, sock);
-	lease_write(opt->lease, &st);
+	if (lease_write(lease, &st) == -1) {
+		step_down(lease_error(lease));
+		return;
+	}
 	CRASH_POINT("primary.shrunk");
 }
 
@@ -410,8 +415,8 @@ serve_waits(void)
 		if (wt->c == NULL)
 			;
 		else if (wt->type == W_READ) {
-			if (role == PRIMARY &&
-			    (commit < epoch_pos || commit < wt->pos))
+			if (role == PRIMARY && (commit < epoch_pos ||
+			    commit < wt->pos || !lease_held(lease)))
 				done = 0;
 			else
 				reply_value(wt->c, wt->r, wt->key);
@@ -522,8 +527,8 @@ advance_commit(void)
 	size_t c = kv_durable(kv), i;
 	struct conn *m;
 
-	if (role != PRIMARY)
-		return;
+	if (role != PRIMARY || !lease_held(lease))
+		return;		/* (the tick steps down) */
 	if (st.ack != ACK_NONE) {
 		for (i = 0; i < st.ninsync; i++) {
 			const struct lease_member *lm = &st.insync[i];
@@ -818,7 +823,10 @@ on_ack(struct conn *c, char *args)
 	    acked(c) >= commit) {
 		CRASH_POINT("primary.grow");
 		lease_add(&st, c->id, c->sock);
-		lease_write(opt->lease, &st);
+		if (lease_write(lease, &st) == -1) {
+			step_down(lease_error(lease));
+			return;
+		}
 		CRASH_POINT("primary.grown");
 		wire_sendf(c->w, "INSYNC %llu", epoch);
 	}
@@ -864,10 +872,35 @@ primary_before_sleep(void)
 }
 
 /*
- * Takes over (or starts) as primary; the caller holds the lock and has
- * read the state into ST.  Raises the epoch above every epoch we know (the
- * lease's and our log's), records it in the lease state and in the log
- * before serving.
+ * The state a takeover (or a start) as primary writes, made from ST as
+ * read (lease_decide_fn): ours as primary and in the in-sync set, our
+ * options, and an epoch above every epoch we know (the lease's and our
+ * log's).  What we hold is made durable first.
+ */
+static int
+primary_state(struct lease_state *s, void *arg)
+{
+	(void)arg;
+	kv_flush(kv);
+	if (s->primary.sock != NULL && !is_self(s->primary.id, s->primary.sock))
+		lease_remove(s, s->primary.id, s->primary.sock);
+	lease_set_primary(s, mem->id, self);
+	lease_add(s, mem->id, self);
+	if (opt->ack >= 0)
+		s->ack = opt->ack;
+	if (opt->k >= 0)
+		s->k = (unsigned long)opt->k;
+	if (opt->lag_ms > 0)
+		s->lag_ms = (unsigned long)opt->lag_ms;
+	if (s->epoch < epoch)
+		s->epoch = epoch;
+	s->epoch++;
+	return 1;
+}
+
+/*
+ * Serves as primary: the lease is ours, with the state primary_state
+ * made.  Records the epoch in the log before serving.
  */
 static void
 become_primary(void)
@@ -883,22 +916,7 @@ become_primary(void)
 		upstream = NULL;
 		wire_close(u->w);
 	}
-	kv_flush(kv);
-	if (st.primary.sock != NULL && !is_self(st.primary.id, st.primary.sock))
-		lease_remove(&st, st.primary.id, st.primary.sock);
-	lease_set_primary(&st, mem->id, self);
-	lease_add(&st, mem->id, self);
-	if (opt->ack >= 0)
-		st.ack = opt->ack;
-	if (opt->k >= 0)
-		st.k = (unsigned long)opt->k;
-	if (opt->lag_ms > 0)
-		st.lag_ms = (unsigned long)opt->lag_ms;
-	if (st.epoch < epoch)
-		st.epoch = epoch;
-	st.epoch++;
 	epoch = st.epoch;
-	lease_write(opt->lease, &st);
 	CRASH_POINT("takeover.recorded");
 	arg[0] = self;
 	alen[0] = strlen(self);
@@ -914,6 +932,62 @@ become_primary(void)
 	warnx("primary in epoch %llu at position %zu", epoch, epoch_pos);
 	advance_commit();
 	ready();
+}
+
+/* Lets the backups go (from the loop: never inside one's callback). */
+static long
+let_backups_go(struct evloop *e, long long id, void *arg)
+{
+	(void)e;
+	(void)id;
+	(void)arg;
+	while (role == BACKUP && members != NULL)
+		wire_close(members->w);
+	return -1;
+}
+
+/* Tells every request still waiting to go again, to the next primary. */
+static void
+waiters_retry(struct waiter **list, const char *why)
+{
+	struct waiter *wt;
+
+	while ((wt = *list) != NULL) {
+		*list = wt->next;
+		if (wt->c != NULL && wt->c->kind == PIPE)
+			reply_fmt(wt->c, wt->r, "unknown\t%s", why);
+		else if (wt->c != NULL)
+			reply_fmt(wt->c, wt->r, "RETRY %s", why);
+		free(wt->key);
+		free(wt);
+	}
+}
+
+/*
+ * The lease is no longer surely ours (it ran out before a keepalive was
+ * answered, or the state could not be written): stop acting as primary at
+ * once.  Nothing more is acknowledged.  What waits is told to retry (a
+ * write's request id tells the next primary whether it already has it),
+ * the lease is given back so that a backup need not wait out the TTL, the
+ * backups are let go, and we carry on as a backup of whoever takes over,
+ * truncating what we appended that it lacks.
+ */
+static void
+step_down(const char *why)
+{
+	if (role != PRIMARY)
+		return;
+	warnx("no longer the primary of epoch %llu: %s; carrying on as a "
+	    "backup", epoch, why);
+	trace_event("step-down");
+	role = BACKUP;
+	waiters_retry(&writes, "the primary lost its lease: try again");
+	writes_last = NULL;
+	waiters_retry(&waits, "the primary lost its lease: try again");
+	out_flush();
+	lease_release(lease);
+	lease_free(&st);
+	ev_add_timer(ev, 0, let_backups_go, NULL);
 }
 
 /* --- backup --- */
@@ -1008,30 +1082,39 @@ say_waiting(const char *fmt, ...)
 	at[i] = ev_now_ms();
 }
 
-/*
- * Tries to take the lease.  Returns 1 if we took over, 0 if someone holds
- * it or we may not (not in the in-sync set: then it is given back).
- */
+/* May we take over (lease_decide_fn)?  Only as a member of the in-sync set. */
 static int
-try_takeover(void)
+may_take_over(struct lease_state *s, void *arg)
 {
-	if (!lease_trylock(lockfd))
-		return 0;
-	CRASH_POINT("takeover.locked");
-	lease_free(&st);
-	if (lease_read(opt->lease, &st) == -1 ||
-	    !lease_insync(&st, mem->id, self)) {
-		lease_unlock(lockfd);
-		if (st.epoch > 0)
+	(void)arg;
+	if (!lease_insync(s, mem->id, self)) {
+		if (s->epoch > 0)
 			say_waiting("no primary holds %s, and this member "
 			    "(%.8s) may not take over: it is not in the in-sync "
 			    "set of epoch %llu; waiting for a member that is",
-			    opt->lease, mem->id, st.epoch);
+			    opt->lease, mem->id, s->epoch);
 		ready();	/* nothing to follow; we may not lead */
 		return 0;
 	}
-	become_primary();
-	return 1;
+	CRASH_POINT("takeover.locked");
+	return primary_state(s, NULL);
+}
+
+/* Tries to take the lease.  Returns 1 if we took over, else 0. */
+static int
+try_takeover(void)
+{
+	switch (lease_take(lease, &st, may_take_over, NULL)) {
+	case 1:
+		become_primary();
+		return 1;
+	case -2:
+		say_waiting("%s; trying again", lease_error(lease));
+		ready();
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 /* Connects to the primary named in the lease state, if there is one. */
@@ -1039,9 +1122,8 @@ static void
 follow(void)
 {
 	lease_free(&st);
-	if (ev_now_ms() < follow_after ||
-	    lease_read(opt->lease, &st) == -1 || st.primary.sock == NULL ||
-	    strcmp(st.primary.sock, self) == 0)
+	if (ev_now_ms() < follow_after || lease_read(lease, &st) < 0 ||
+	    st.primary.sock == NULL || strcmp(st.primary.sock, self) == 0)
 		return;
 	if (st.epoch > epoch)
 		epoch = st.epoch;
@@ -1278,9 +1360,13 @@ tick(struct evloop *e, long long id, void *arg)
 	(void)e;
 	(void)id;
 	(void)arg;
-	if (role == PRIMARY)
-		check_lag();
-	else
+	if (role == PRIMARY) {
+		lease_renew(lease, ev);
+		if (lease_held(lease))
+			check_lag();
+		else
+			step_down(lease_error(lease));
+	} else
 		backup_tick();
 	serve_waits();
 	member_note_commit(mem, proven_commit(), 0);
@@ -1579,8 +1665,11 @@ setup(const struct repl_opts *o)
 	/* What the snapshot holds was committed, whatever the file says. */
 	commit = kv_applied(kv) > mem->commit ? kv_applied(kv) : mem->commit;
 	epoch = kv_epoch_at(kv, kv_count(kv));
-	lockfd = lease_open(o->lease);
-	lease_read(o->lease, &st);	/* a malformed one stops us here */
+	lease = lease_open(o->lease);
+	if (o->ttl_ms > 0)
+		lease_set_ttl(lease, o->ttl_ms);
+	lease_set_self(lease, mem->id, self);
+	lease_read(lease, &st);		/* a malformed one stops us here */
 	sock_set_timeout(o->lag_ms > 0 ? o->lag_ms : (long)st.lag_ms);
 	listenfd = sock_listen(o->sock, o->mode);
 	ev_add_fd(ev, listenfd, EV_READ, on_accept, NULL);
@@ -1601,6 +1690,8 @@ run(void)
 	out_flush();
 	member_note_commit(mem, proven_commit(), 1);
 	wire_drain(200);
+	if (role == PRIMARY)
+		lease_release(lease);	/* handover now, not after the TTL */
 	kv_close(kv);		/* and a snapshot being written with it */
 	close(listenfd);
 	if (sock_unlink(opt->sock) == -1)
@@ -1608,29 +1699,42 @@ run(void)
 	return EXIT_OK;
 }
 
+/* May we start as primary (lease_decide_fn)?  Not if we may lack writes. */
+static int
+may_start(struct lease_state *s, void *arg)
+{
+	if (s->epoch > 0 && !lease_insync(s, mem->id, self)) {
+		*(int *)arg = 1;
+		return 0;
+	}
+	CRASH_POINT("takeover.locked");
+	return primary_state(s, NULL);
+}
+
 int
 repl_primary(const struct repl_opts *o)
 {
-	int i;
+	long long until;
+	int rc, refused = 0;
 
 	setup(o);
-	/* A backup checking the lease holds the lock for a moment. */
-	for (i = 0; !lease_trylock(lockfd); i++) {
-		if (i == 40) {
+	/* A backup checking the lease holds it for a moment. */
+	until = ev_now_ms() + 1000;
+	while ((rc = lease_take(lease, &st, may_start, &refused)) != 1) {
+		if (refused) {
 			sock_unlink(o->sock);
+			errx(EXIT_FAIL, "%s (member %.8s) is not in the in-sync "
+			    "set of %s: it may lack acknowledged writes; start "
+			    "it as repl-backup", o->sock, mem->id, o->lease);
+		}
+		if (ev_now_ms() >= until) {
+			sock_unlink(o->sock);
+			if (rc == -2)
+				errx(EXIT_UNAVAIL, "%s", lease_error(lease));
 			errx(EXIT_UNAVAIL, "%s: the lease is held by another "
 			    "primary", o->lease);
 		}
 		usleep(25000);
-	}
-	CRASH_POINT("takeover.locked");
-	lease_free(&st);
-	if (lease_read(o->lease, &st) == 0 && st.epoch > 0 &&
-	    !lease_insync(&st, mem->id, self)) {
-		sock_unlink(o->sock);
-		errx(EXIT_FAIL, "%s (member %.8s) is not in the in-sync set of "
-		    "%s: it may lack acknowledged writes; start it as "
-		    "repl-backup", o->sock, mem->id, o->lease);
 	}
 	become_primary();
 	return run();
@@ -1684,7 +1788,7 @@ repl_parse_args(int argc, char *argv[], int pipe_ok, struct repl_opts *o)
 	o->readyfd = -1;
 	o->growth = 100;
 	o->snap_min = LOG_CHECKPOINT_MIN;
-	while ((ch = getopt(argc, argv, "Aa:d:G:g:hK:k:L:m:nopr:Ss:t:uV")) !=
+	while ((ch = getopt(argc, argv, "Aa:d:G:g:hK:k:L:m:nopr:Ss:T:t:uV")) !=
 	    -1) {
 		switch (ch) {
 		case 'A':
@@ -1749,6 +1853,12 @@ repl_parse_args(int argc, char *argv[], int pipe_ok, struct repl_opts *o)
 			break;
 		case 's':
 			o->sock = optarg;
+			break;
+		case 'T':
+			if (parse_ulong(optarg, 2, 3600, &v) == -1)
+				return bad_arg(ch, optarg, "not a lease TTL in "
+				    "seconds from 2 to 3600");
+			o->ttl_ms = (long)v * 1000;
 			break;
 		case 't':
 			if (parse_ulong(optarg, 1, 86400000, &v) == -1)

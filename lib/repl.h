@@ -36,7 +36,8 @@
 struct repl_opts {
 	const char *dir;	/* data directory */
 	const char *sock;	/* our socket */
-	const char *lease;	/* lease lock file */
+	const char *lease;	/* -L: a lock file, or etcd://... (lease.h) */
+	long ttl_ms;		/* -T: an etcd lease's TTL, or 0 */
 	const char *keyfile;	/* -K: the key TCP peers must prove, or NULL */
 	int ack;		/* ACK_*, or -1 to keep the lease's */
 	long k;			/* in-sync backups needed, or -1 */

@@ -46,6 +46,7 @@ enum outcome {
 };
 
 static const char *lease_path, *sock_path;
+static struct lease *lease;	/* -L */
 static char *redirect;		/* where a backup sent us */
 static unsigned long long lease_epoch;	/* the lease's, when last read */
 static long long retry_ms = 10000;
@@ -125,7 +126,7 @@ target(void)
 		return xstrdup(redirect);
 	if (sock_path != NULL)
 		return xstrdup(sock_path);
-	if (lease_read(lease_path, &st) == -1 || st.primary.sock == NULL) {
+	if (lease_read(lease, &st) < 0 || st.primary.sock == NULL) {
 		lease_free(&st);
 		return NULL;
 	}
@@ -613,10 +614,13 @@ main(int argc, char *argv[])
 	}
 	if (keyfile != NULL)
 		auth_load_key(keyfile);
-	if (lease_path != NULL)
-		must_exist(lease_path, "lease");
-	else if (sock_unix_path(sock_path) != NULL)
+	if (lease_path != NULL) {
+		if (!lease_is_etcd(lease_path))
+			must_exist(lease_path, "lease");
+	} else if (sock_unix_path(sock_path) != NULL)
 		must_exist(sock_unix_path(sock_path), "socket");
+	if (lease_path != NULL)
+		lease = lease_open(lease_path);
 	trace_init("repl-client");
 	sock_ignore_sigpipe();
 	random_hex(client_id, 8);
