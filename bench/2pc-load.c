@@ -1,44 +1,32 @@
 /*
- * 2pc-load: a load generator for bench/2pc.sh (built by it, not by make).
+ * 2pc-load: a load generator for bench/2pc.sh and bench/growth.sh.
  *
- *   2pc-load SOCK CLIENTS TXS PREFIX NAME...   run CLIENTS processes, each
- *       submitting TXS transactions one at a time ("TX PREFIX-c-i<TAB>
- *       NAME=1..."); prints "TX/S P50_US P99_US"; exits 1 if any aborted.
- *   2pc-load -s SOCK                            prints the daemon's syncs=N.
+ *   2pc-load [-K KEYFILE] SOCK CLIENTS TXS PREFIX NAME...   run CLIENTS
+ *       processes, each submitting TXS transactions one at a time on one
+ *       connection ("TX PREFIX-c-i<TAB>NAME=1..."); prints "TX/S P50_US
+ *       P99_US"; exits 1 if any aborted.
+ *   2pc-load [-K KEYFILE] -s SOCK    prints the daemon's syncs=N.
+ *   2pc-load [-K KEYFILE] -c N SOCK  N connections one after the other, each
+ *       asked for STATS once; prints "CONNS/S P50_US P99_US" (load.h).
+ *
+ * SOCK is any daemon address (load.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE		/* MAP_ANONYMOUS */
-#include <err.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "load.h"
 
 static FILE *
-dial(const char *path)
+dial_file(const char *addr)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	FILE *fp = fdopen(dial(addr), "r+");
 
-	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
-	if (fd == -1 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(1, "%s", path);
-	return fdopen(fd, "r+");
+	if (fp == NULL)
+		err(1, "fdopen");
+	return fp;
 }
 
 static int
@@ -60,8 +48,15 @@ main(int argc, char *argv[])
 	double t0, t;
 	FILE *fp;
 
+	j = load_key_opt(argc, argv);
+	argc -= (int)j;
+	argv += j;
+	if (argc == 4 && strcmp(argv[1], "-c") == 0) {
+		connects(argv[3], atol(argv[2]), "STATS\n");
+		return 0;
+	}
 	if (argc == 3 && strcmp(argv[1], "-s") == 0) {
-		fp = dial(argv[2]);
+		fp = dial_file(argv[2]);
 		fprintf(fp, "STATS\n");
 		fflush(fp);
 		if (getline(&reply, &cap, fp) <= 0 ||
@@ -71,7 +66,8 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	if (argc < 6)
-		errx(2, "usage: 2pc-load SOCK CLIENTS TXS PREFIX NAME...");
+		errx(2, "usage: 2pc-load [-K KEYFILE] SOCK CLIENTS TXS PREFIX "
+		    "NAME... | -s SOCK | -c N SOCK");
 	clients = atol(argv[2]);
 	txs = atol(argv[3]);
 	/* Each client writes its latencies in its own part of LAT. */
@@ -83,7 +79,7 @@ main(int argc, char *argv[])
 	for (c = 0; c < clients; c++) {
 		if (fork() != 0)
 			continue;
-		fp = dial(argv[1]);
+		fp = dial_file(argv[1]);
 		for (i = 0; i < txs; i++) {
 			int len = snprintf(line, sizeof(line), "TX %s-%ld-%ld",
 			    argv[4], c, i);

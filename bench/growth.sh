@@ -19,47 +19,13 @@
 #
 # usage: bench/growth.sh [2pc [TXS] | repl [PUTS [RUNS]] | all]  (from anywhere)
 set -eu
-root=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
+bench_init growth
 what=${1:-all}
 txs=${2:-1000000}
 puts=${2:-10000000}
 runs=${3:-3}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/growth-bench.XXXXXX")
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-make -s -C "$root" all
-${CC:-cc} -O2 -o "$tmp/2pc-load" "$root/bench/2pc-load.c"
-${CC:-cc} -O2 -o "$tmp/repl-puts" "$root/bench/repl-puts.c"
-bin=$root/bin
-
-now_ms() {
-	date +%s%3N
-}
-
-# start NAME CMD...: runs a daemon, waits for its readiness on fd 3, and
-# leaves in $ready_ms how long that took.
-start() {
-	name=$1
-	shift
-	mkfifo "$tmp/$name.ready"
-	t0=$(now_ms)
-	"$@" 3>"$tmp/$name.ready" >/dev/null 2>>"$tmp/$name.err" &
-	eval "pid_$name=$!"
-	pids="$pids $!"
-	read -r _ <"$tmp/$name.ready"
-	ready_ms=$(($(now_ms) - t0))
-	rm -f "$tmp/$name.ready"
-}
-
-stop() {
-	eval "p=\$pid_$1"
-	kill "$p" && wait "$p" 2>/dev/null || true
-}
+build_load 2pc-load repl-puts
 
 rss_kb() {
 	eval "p=\$pid_$1"
@@ -75,10 +41,10 @@ twopc() {
 	g=$1
 	rm -f "$tmp"/*.log
 	for s in a b c; do
-		start "$s" "$bin/2pc-part" -g "$g" -s "$tmp/$s.sock" -l "$tmp/$s.log" -r 3
+		start "$s" "$bin/2pc-part" -g "$g" -s "$tmp/$s.sock" -l "$tmp/$s.log"
 	done
 	start coord "$bin/2pc-coord" -g "$g" -s "$tmp/coord.sock" \
-		-l "$tmp/coord.log" -r 3 a="$tmp/a.sock" b="$tmp/b.sock" c="$tmp/c.sock"
+		-l "$tmp/coord.log" a="$tmp/a.sock" b="$tmp/b.sock" c="$tmp/c.sock"
 	set -- $("$tmp/2pc-load" "$tmp/coord.sock" 16 $((txs / 16)) g$g a b c)
 	rate=$1
 	for s in coord a b c; do
@@ -86,11 +52,11 @@ twopc() {
 		stop "$s"
 		if [ "$s" = coord ]; then
 			start coord "$bin/2pc-coord" -g "$g" -s "$tmp/coord.sock" \
-				-l "$tmp/coord.log" -r 3 a="$tmp/a.sock" \
+				-l "$tmp/coord.log" a="$tmp/a.sock" \
 				b="$tmp/b.sock" c="$tmp/c.sock"
 		else
 			start "$s" "$bin/2pc-part" -g "$g" -s "$tmp/$s.sock" \
-				-l "$tmp/$s.log" -r 3
+				-l "$tmp/$s.log"
 		fi
 		printf '%-22s %-6s %8s tx/s  RSS %7s kB  log %8s kB  restart %5s ms\n' \
 			"$([ "$g" = 0 ] && echo "no checkpoints (-g 0)" || echo "checkpoints (default)")" \
@@ -105,11 +71,7 @@ twopc() {
 # member NAME ROLE GROWTH: starts repl-ROLE NAME on the group's lease.
 member() {
 	start "$1" "$bin/repl-$2" -g "$3" -a fsync -k 1 -d "$tmp/$1.d" \
-		-s "$tmp/$1.sock" -L "$tmp/lease" -r 3
-}
-
-median() {
-	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+		-s "$tmp/$1.sock" -L "$tmp/lease"
 }
 
 # repl_run GROWTH: one run; appends "RATE P50 P99 MAX" to $tmp/runs.GROWTH

@@ -2,49 +2,25 @@
  * repl-puts: a load generator for bench/growth.sh (built by it, not by
  * make).
  *
- *	repl-puts SOCK CLIENTS PUTS KEYS DEPTH
+ *	repl-puts [-K KEYFILE] ADDR CLIENTS PUTS KEYS DEPTH
  *
  * Forks CLIENTS processes; each opens one connection to a repl-primary
- * socket and puts its share of PUTS writes, key "k" (N % KEYS), value
+ * address (load.h) and puts its share of PUTS writes, key "k" (N % KEYS), value
  * "vN", keeping DEPTH writes in flight (replies come in order).  Prints
  * "OPS_PER_SEC P50_MS P99_MS MAX_MS" over every write, each timed from
  * its request to its reply; exits 1 if any is not acknowledged.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <err.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
+#include "load.h"
 
 /* Puts writes ID, ID + STEP, ... below PUTS; writes latencies to OUT. */
 static void
-client(const char *path, long id, long step, long puts, long keys,
+client(const char *addr, long id, long step, long puts, long keys,
     long depth, FILE *out)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	int fd = dial(addr);
 	long n = (puts - id + step - 1) / step, sent = 0, done = 0;
 	double *start = malloc((size_t)n * sizeof(double));
 	char req[128], buf[65536];
@@ -53,10 +29,8 @@ client(const char *path, long id, long step, long puts, long keys,
 	FILE *fp;
 	char *nl;
 
-	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
-	if (fd == -1 || start == NULL ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(1, "%s", path);
+	if (start == NULL)
+		err(1, NULL);
 	if ((fp = fdopen(fd, "w")) == NULL)
 		err(1, "fdopen");
 	while (done < n) {
@@ -93,8 +67,12 @@ main(int argc, char *argv[])
 	int status, failed = 0;
 	FILE *tmp;
 
+	i = load_key_opt(argc, argv);
+	argc -= (int)i;
+	argv += i;
 	if (argc != 6)
-		errx(2, "usage: repl-puts SOCK CLIENTS PUTS KEYS DEPTH");
+		errx(2, "usage: repl-puts [-K KEYFILE] ADDR CLIENTS PUTS KEYS "
+		    "DEPTH");
 	clients = atol(argv[2]);
 	puts = atol(argv[3]);
 	keys = atol(argv[4]);
@@ -135,7 +113,7 @@ main(int argc, char *argv[])
 	}
 	if (n == 0)
 		errx(1, "no write acknowledged");
-	qsort(lat, n, sizeof(*lat), cmp);
+	qsort(lat, n, sizeof(*lat), cmp_double);
 	printf("%.0f %.3f %.3f %.3f\n", n / secs, lat[n / 2],
 	    lat[n * 99 / 100], lat[n - 1]);
 	return 0;
