@@ -20,9 +20,8 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: repl-backup [-AhoSV] [-a none | recv | fsync] [-G min_size] "
 	    "[-g growth]\n"
-	    "                   [-K keyfile] [-k K] [-m mode] [-r fd] [-t lag_ms] "
-	    "-d dir -s sock\n"
-	    "                   -L lease\n");
+	    "                   [-K keyfile] [-k K] [-m mode] [-r fd] [-T ttl] [-t lag_ms]\n"
+	    "                   -d dir -s sock -L lease\n");
 	exit(status);
 }
 
