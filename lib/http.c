@@ -104,8 +104,9 @@ header_line(struct http_parser *p, int trailer)
 	char *name = p->line, *v, *end;
 	unsigned long long n;
 
-	if (++p->headers > HTTP_MAX_HEADERS)
+	if (p->headers == HTTP_MAX_HEADERS)
 		return fail(p, "too many header lines");
+	p->headers++;
 	for (v = name; is_tchar((unsigned char)*v); v++)
 		continue;
 	if (v == name || *v != ':')
