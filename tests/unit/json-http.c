@@ -578,14 +578,14 @@ run_http(const char *in, size_t len, struct out *o)
 	struct out again = { NULL, 0, 0 };
 	size_t k;
 
-	http_feed(in, len, 0, 0, 1 << 20, o);
+	http_feed(in, len, 0, 0, len + 1, o);
 	for (k = 0; k <= len + 2; k++) {
 		again.len = 0;
 		put(&again, "", 0);
 		if (k < len)
-			http_feed(in, len, k, 0, 1 << 20, &again);
+			http_feed(in, len, k, 0, len + 1, &again);
 		else if (k == len)
-			http_feed(in, len, 0, 1, 1 << 20, &again);
+			http_feed(in, len, 0, 1, len + 1, &again);
 		else if (k == len + 1)
 			http_feed(in, len, 0, 0, 1, &again);
 		else
