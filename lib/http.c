@@ -307,7 +307,9 @@ http_parse(struct http_parser *p, const char *buf, size_t len,
 				p->linelen = 0;
 				if (end_line(p) == -1)
 					return -1;
-			} else if (p->linelen == HTTP_MAX_LINE + 1 ||
+			} else if (c == '\0')
+				return fail(p, "NUL byte in a line");
+			else if (p->linelen == HTTP_MAX_LINE + 1 ||
 			    (p->linelen == HTTP_MAX_LINE && c != '\r'))
 				return fail(p, "line too long");
 			else
