@@ -51,7 +51,7 @@ FUZZ_CC = clang
 FUZZ_SECS = 60
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
-FUZZ_TARGETS = ring wire auth kvlog 2pc-coord 2pc-part
+FUZZ_TARGETS = ring wire auth kvlog 2pc-coord 2pc-part json http
 FUZZ_BIN = $(FUZZ_TARGETS:%=tests/fuzz/fuzz-%)
 VALGRIND_TESTS = tests/10-ring-file.bats \
 	tests/20-2pc-basic.bats tests/30-repl-basic.bats tests/40-disk-faults.bats
@@ -63,7 +63,7 @@ FUZZ_WRAP = -Wl,--wrap=err,--wrap=errx,--wrap=xmalloc,--wrap=xcalloc,--wrap=xrea
 tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/track.h $(LIBSRC) $(LIBHDR) \
     $(wildcard src/2pc-*.c)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -Ilib -o $@ $< $(LIBSRC) \
-	    $(if $(filter-out %ring %wire %auth,$@),$(FUZZ_WRAP)) $(LDLIBS)
+	    $(if $(filter-out %ring %wire %auth %json %http,$@),$(FUZZ_WRAP)) $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	@for t in $(FUZZ_TARGETS); do \
@@ -92,8 +92,12 @@ tests/nemesis/record: tests/nemesis/record.c
 tests/auth/sha256: tests/auth/sha256.c $(LIB) lib/sha256.h .buildflags
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Ilib $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+tests/unit/json-http: tests/unit/json-http.c $(LIB) lib/json.h lib/base64.h \
+    lib/http.h .buildflags
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Ilib $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 faults: tests/faults/faultfs.so tests/abuse/holdconns tests/lincheck/lincheck \
-    tests/nemesis/record tests/auth/sha256
+    tests/nemesis/record tests/auth/sha256 tests/unit/json-http
 
 NEMESIS_SECS = 300
 nemesis: all faults
@@ -137,7 +141,7 @@ uninstall:
 clean:
 	rm -f $(LIBOBJ) $(LIB) $(TOOLS) .buildflags $(FUZZ_BIN) \
 	    tests/faults/faultfs.so tests/abuse/holdconns tests/lincheck/lincheck \
-	    tests/nemesis/record tests/auth/sha256
+	    tests/nemesis/record tests/auth/sha256 tests/unit/json-http
 
 FORCE:
 .PHONY: all check asan fuzz faults nemesis valgrind demo pictures install uninstall clean FORCE

@@ -16,7 +16,9 @@ size_t base64_encode(const void *s, size_t len, char *out);
 /*
  * Decodes LEN bytes of S into OUT (room for LEN / 4 * 3 + 3 bytes), and
  * NUL-terminates it.  Returns the decoded length, or -1 if S is not
- * padded base64 (a bad byte, a bad length, bits after the padding).
+ * padded base64 (a bad byte, blanks and newlines included, a bad length,
+ * padding anywhere but at the end, bits after the padding): so each byte
+ * string has one encoding, the one base64_encode() writes.
  */
 long base64_decode(const char *s, size_t len, void *out);
 

@@ -13,6 +13,16 @@
  * a chunk size or Content-Length over HTTP_MAX_BODY, a malformed status
  * line, chunk size or header, and a Transfer-Encoding other than chunked.
  * Informational (1xx) responses are skipped.
+ *
+ * Being strict costs nothing with the gateway and closes the doors that
+ * request smuggling uses: every line must end in CRLF; folded header
+ * lines, both Content-Length and Transfer-Encoding, two different
+ * Content-Lengths and a 101 are refused; so is a response whose body
+ * would end only when the connection closes (neither Content-Length nor
+ * chunked, other than a 204 or 304), since the parser never sees the
+ * end of the connection.  HTTP/1.0 responses count as "Connection:
+ * close".  Trailer lines count towards HTTP_MAX_HEADERS and are
+ * otherwise ignored, as are chunk extensions.
  */
 #ifndef HAKIT_HTTP_H
 #define HAKIT_HTTP_H
@@ -49,15 +59,19 @@ void http_parser_init(struct http_parser *p);
  * Returns the number of bytes of BUF consumed: fewer than LEN only when
  * BODY is full or the response is complete (P->state HTTP_DONE, and the
  * rest of BUF belongs to the next response), or -1 on a malformed
- * response (P->state HTTP_ERROR, P->error says what).
+ * response (P->state HTTP_ERROR, P->error says what).  Body bytes are
+ * appended as soon as they are decoded, so a stream's messages arrive
+ * when their bytes do.  Once HTTP_DONE, P consumes nothing more until
+ * http_parser_init() makes it ready for the next response.
  */
 long http_parse(struct http_parser *p, const char *buf, size_t len,
     char *body, size_t bodycap, size_t *bodylen);
 
 /*
  * Writes a request for METHOD on PATH to HOST with BODY (LEN bytes, of
- * type application/json) into a new buffer; returns it and its length in
- * *OUT_LEN.
+ * type application/json) into a new NUL-terminated buffer; returns it
+ * and its length in *OUT_LEN.  METHOD, HOST and PATH are the caller's
+ * and must hold no CR, LF or blank.
  */
 char *http_request(const char *method, const char *host, const char *path,
     const char *body, size_t len, size_t *out_len);

@@ -8,9 +8,14 @@
  * without copying.  Nesting deeper than JSON_MAX_DEPTH and more tokens
  * than the caller's array are refused, so no input makes it recurse or
  * allocate without bound.  Strings are checked for UTF-8 and control
- * bytes; json_string() decodes escapes (\uXXXX pairs included) into a
- * new buffer.  Integers are read exactly (etcd sends int64s as strings,
+ * bytes, and a \uXXXX escape of a surrogate must be half of a pair, so
+ * json_string() (which decodes escapes into a new buffer) always gives
+ * well-formed UTF-8.  Integers are read exactly (etcd sends int64s as strings,
  * and a JSON number read as a double loses the low digits of a lease id).
+ *
+ * Every accessor takes an index of -1 (what json_member() and
+ * json_element() return for "none") and answers as for a value of the
+ * wrong type, so lookups chain: json_int(t, json_member(t, 0, "ID"), &id).
  */
 #ifndef HAKIT_JSON_H
 #define HAKIT_JSON_H
@@ -40,7 +45,10 @@ struct json {
  */
 int json_parse(const char *s, size_t len, struct json *t, int max);
 
-/* Index of the value of member NAME of object T[OBJ], or -1 if none. */
+/*
+ * Index of the value of member NAME of object T[OBJ] (the first, if the
+ * name is there twice; names are compared decoded), or -1 if none.
+ */
 int json_member(const struct json *t, int obj, const char *name);
 
 /* Index of element I of array T[ARR], or -1 if none. */
@@ -65,8 +73,9 @@ int json_bool(const struct json *t, int i);
 
 /*
  * Appends S (LEN bytes) to BUF as a JSON string, quotes included,
- * escaping what must be; returns the bytes written.  BUF must have room
- * for 6 * LEN + 2.
+ * escaping what must be (", \ and control bytes); returns the bytes
+ * written, with no NUL after them.  BUF must have room for 6 * LEN + 2.
+ * Other bytes are copied, so the result is valid JSON if S is UTF-8.
  */
 size_t json_quote(const char *s, size_t len, char *buf);
 
