@@ -80,6 +80,9 @@ start_bank() {
 	cp transfers todo
 	: >outcomes
 	while [ -s todo ]; do
+		# Emptied here: a kill that comes before the child has opened
+		# out (a sleep of 0.0) must not leave the last run's lines in it.
+		: >out
 		2pc-coord -t 5 -l coord.log a=a.sock b=b.sock <todo >out 2>>coord.err &
 		pid=$!
 		sleep "$((RANDOM % 2)).$((RANDOM % 10))"
