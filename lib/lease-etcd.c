@@ -14,6 +14,7 @@ struct elease {
 	struct etcd *etcd;
 	char *prefix;
 	char *leader, *state;	/* the keys, base64 */
+	char *state_name;	/* "etcd://.../PREFIX/state", for messages */
 	long long id;		/* our etcd lease, or 0 */
 	long ttl_ms;		/* as granted */
 	long long token;	/* our leader key's create_revision, or 0 */
@@ -121,12 +122,7 @@ etcd_read(struct lease *l, struct lease_state *st)
 	}
 	etcd_reply_free(r);
 	free(r);
-	{
-		char *from = xasprintf("%s/state", l->name);
-
-		lease_parse(state != NULL ? state : "", len, from, st);
-		free(from);
-	}
+	lease_parse(state != NULL ? state : "", len, e->state_name, st);
 	free(state);
 	return rc;
 }
@@ -392,6 +388,7 @@ etcd_close(struct lease *l)
 	free(e->prefix);
 	free(e->leader);
 	free(e->state);
+	free(e->state_name);
 	free(e->leader_val);
 	free(e);
 }
@@ -428,6 +425,7 @@ lease_etcd_open(struct lease *l, const char *spec, char *why, size_t whylen)
 	key = xasprintf("%s/state", e->prefix);
 	e->state = etcd_b64(key, strlen(key));
 	free(key);
+	e->state_name = xasprintf("%s/state", l->name);
 	l->ops = &lease_etcd_ops;
 	l->b = e;
 	return 0;
