@@ -69,6 +69,7 @@ etcd_new(const char *endpoints, char *why, size_t whylen)
 			etcd_free(e);
 			return NULL;
 		}
+		sock_check_addr(s, NULL);	/* a bad port or name: exit 2 */
 		e->ep = xrealloc(e->ep, (size_t)(e->nep + 1) * sizeof(*e->ep));
 		e->ep[e->nep++] = xstrdup(s);
 	}
@@ -304,8 +305,11 @@ etcd_call(struct etcd *e, const char *path, const char *body, long ms,
 
 	memset(r, 0, sizeof(*r));
 	for (i = 0; i < e->nep && ev_now_ms() < deadline; i++) {
+		long long left = deadline - ev_now_ms();
+
 		ep = (e->cur + i) % e->nep;
-		if (call_one(e, ep, path, body, deadline, r) == 0) {
+		if (call_one(e, ep, path, body, i + 1 < e->nep ? ev_now_ms() +
+		    left / (e->nep - i) : deadline, r) == 0) {
 			e->cur = ep;
 			return 0;
 		}
@@ -439,6 +443,8 @@ fail:
 void
 etcd_ka_close(struct etcd *e)
 {
+	if (e->ka.fd != -1)
+		e->cur = (e->ka.ep + 1) % e->nep;
 	conn_close(&e->ka);
 }
 

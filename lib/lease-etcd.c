@@ -136,8 +136,6 @@ grant(struct lease *l)
 	long long ttl;
 	char body[64];
 
-	if (e->id != 0)
-		return 0;
 	snprintf(body, sizeof(body), "{\"TTL\":\"%ld\"}",
 	    (l->ttl_ms + 999) / 1000);
 	if (etcd_call(e->etcd, "/v3/lease/grant", body, call_ms(l), &r) == -1)
@@ -182,7 +180,9 @@ etcd_take(struct lease *l, struct lease_state *st, lease_decide_fn *decide,
 		return 0;
 	if (!decide(st, arg))
 		return 0;
+	/* A fresh etcd lease each time: the count starts before its grant. */
 	sent = ev_now_ms();
+	e->id = 0;
 	if (grant(l) == -2)
 		return -2;
 	self = l->self != NULL ? l->self : "";
@@ -234,8 +234,8 @@ etcd_held(struct lease *l)
 	snprintf(l->err, sizeof(l->err), "%s: no keepalive answered in time "
 	    "(the lease is counted from the last answered one's sending, "
 	    "TTL %ld ms, less a tenth)%s%s", l->name, e->ttl_ms,
-	    e->ka_sent != 0 ? "; " : "", e->ka_sent != 0 ?
-	    etcd_error(e->etcd) : "");
+	    *etcd_error(e->etcd) != '\0' ? "; " : "",
+	    etcd_error(e->etcd));
 	e->token = 0;
 	return 0;
 }
@@ -407,6 +407,12 @@ lease_etcd_open(struct lease *l, const char *spec, char *why, size_t whylen)
 
 	if (slash == NULL || slash == spec || slash[1] == '\0') {
 		snprintf(why, whylen, "no /PREFIX after the endpoints");
+		return -1;
+	}
+	if (strstr(slash, "//") != NULL || slash[strlen(slash) - 1] == '/' ||
+	    strpbrk(slash, "?# \t") != NULL) {
+		snprintf(why, whylen, "PREFIX \"%s\" has an empty part, a "
+		    "trailing '/', or one of ?# and blanks", slash + 1);
 		return -1;
 	}
 	e = xcalloc(1, sizeof(*e));

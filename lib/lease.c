@@ -23,6 +23,11 @@ lease_open(const char *name)
 	struct lease *l = xcalloc(1, sizeof(*l));
 	char why[300];
 
+	if (!lease_is_etcd(name) && strstr(name, "://") != NULL &&
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789+.-") == (size_t)(strstr(name, "://") - name))
+		errx(EXIT_USAGE, "-L %s: not a lease: a lease is a lock file's "
+		    "path or etcd://HOST:PORT[,HOST:PORT...]/PREFIX", name);
 	l->name = xstrdup(name);
 	l->ttl_ms = 5000;
 	if (!lease_is_etcd(name))

@@ -47,6 +47,7 @@ enum outcome {
 
 static const char *lease_path, *sock_path;
 static struct lease *lease;	/* -L */
+static char *lease_said;	/* why the lease could not be read */
 static char *redirect;		/* where a backup sent us */
 static unsigned long long lease_epoch;	/* the lease's, when last read */
 static long long retry_ms = 10000;
@@ -56,6 +57,9 @@ static char client_id[17];	/* request ids are CLIENT_ID:SEQ */
 static unsigned long long seq;
 
 #define CONNECT_MS	2000	/* for a TCP connection and its handshake */
+#define ATTEMPT_MS	2000	/* through the lease: a silent primary is asked no
+				   longer; the lease is read again (a stopped one
+				   may have been replaced) */
 
 static int fd = -1;
 static char *in;
@@ -126,7 +130,19 @@ target(void)
 		return xstrdup(redirect);
 	if (sock_path != NULL)
 		return xstrdup(sock_path);
-	if (lease_read(lease, &st) < 0 || st.primary.sock == NULL) {
+	switch (lease_read(lease, &st)) {
+	case -1:
+		/* etcd answered: no member ever started there. */
+		if (lease_is_etcd(lease_path))
+			errx(EXIT_UNAVAIL, "%s: no lease state in etcd (is the "
+			    "group started? is the prefix right?)", lease_path);
+		break;
+	case -2:
+		free(lease_said);
+		lease_said = xstrdup(lease_error(lease));
+		break;
+	}
+	if (st.primary.sock == NULL) {
 		lease_free(&st);
 		return NULL;
 	}
@@ -255,7 +271,10 @@ exchange(const char *req, enum reqkind kind, long long grace, char **reply,
 	for (;;) {
 		if (ensure_connected() == 0 && send_line(req, deadline) == 0) {
 			sent = 1;
-			line = read_line(deadline + grace, rlen);
+			line = read_line(lease_path == NULL ? deadline + grace :
+			    ev_now_ms() + ATTEMPT_MS + grace < deadline + grace ?
+			    ev_now_ms() + ATTEMPT_MS + grace : deadline + grace,
+			    rlen);
 			if (line != NULL && strncmp(line, "REDIRECT ", 9) == 0) {
 				char *sp = strchr(line + 9, ' ');
 
@@ -295,8 +314,10 @@ exchange(const char *req, enum reqkind kind, long long grace, char **reply,
 		status = report(UNKNOWN, "no answer within %lld ms: the "
 		    "outcome is unknown", retry_ms);
 	else
-		status = report(FAILED, "no %s answered within %lld ms",
-		    sock_path != NULL ? "member" : "primary", retry_ms);
+		status = report(FAILED, "no %s answered within %lld ms%s%s",
+		    sock_path != NULL ? "member" : "primary", retry_ms,
+		    lease_said != NULL ? "; " : "",
+		    lease_said != NULL ? lease_said : "");
 	free(doubt);
 	return status;
 }

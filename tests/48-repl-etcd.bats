@@ -161,6 +161,18 @@ eroles() {
 	assert_output --partial "is not HOST:PORT"
 	run -2 repl-client -L etcd:///g get k
 	assert_output --partial "etcd://HOST:PORT"
+	run -2 repl-primary -d p.d -s p.sock -L etcd://127.0.0.1:$EP/g/
+	assert_output --partial "trailing '/'"
+	run -2 repl-primary -d p.d -s p.sock -L etcd://127.0.0.1:$EP//g
+	assert_output --partial "empty part"
+	run -2 repl-primary -d p.d -s p.sock -L http://127.0.0.1:$EP/g
+	assert_output --partial "not a lease"
+	run -2 repl-primary -d p.d -s p.sock -L etcd://127.0.0.1:99999/g
+	assert_output --partial "from 1 to 65535"
+	run -3 repl-client -L etcd://127.0.0.1:$EP/never get k
+	assert_output --partial "no lease state in etcd"
+	run -3 repl-client -t 1 -L "etcd://127.0.0.1:$dead/g" get k
+	assert_output --partial "etcd at 127.0.0.1:$dead: Connection refused"
 	run -3 repl-primary -d p.d -s p.sock -L "etcd://127.0.0.1:$dead/g"
 	assert_output --partial "etcd at 127.0.0.1:$dead"
 	[ ! -e p.sock ]
@@ -187,4 +199,25 @@ eroles() {
 	fi
 	! grep -q "removing 127.0.0.1.* from the in-sync set" p.err ||
 	    grep -q "leader key is no longer ours" p.err
+}
+
+@test "etcd lease: two failovers in a row: the backup that lost the first race takes the second" {
+	member primary p
+	member backup b
+	member backup c
+	local i
+	for i in $(seq 10); do erc put "k$i" "v$i" >/dev/null || fail "put k$i"; done
+	eventually eval '[ "$(efield insync | grep -c .)" = 3 ]'
+	kill_daemon p
+	eventually eval 'primary_is "$b_A" || primary_is "$c_A"'
+	local winner=b loser=c
+	primary_is "$c_A" && winner=c loser=b
+	erc put k11 v11 >/dev/null
+	eventually eval '[ "$(efield insync | grep -c .)" = 2 ]'
+	kill_daemon "$winner"
+	local la=${loser}_A
+	eventually primary_is "${!la}"
+	for i in $(seq 11); do
+		assert_equal "$(erc get "k$i")" "v$i"
+	done
 }
