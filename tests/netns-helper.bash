@@ -66,12 +66,13 @@ ns_hosts() {
 	ns_require || return 1
 	_ns_bridge || { fail "cannot create the bridge namespace $NS_BRIDGE"; return 1; }
 	local name ns n
+	touch "$BATS_TEST_TMPDIR/ns.hosts"
 	for name in "$@"; do
 		[[ $name =~ ^[a-z0-9]{1,12}$ ]] ||
 		    { fail "ns_hosts: bad host name '$name' (a-z, 0-9, at most 12)"; return 1; }
-		! grep -q "^$name " "$BATS_TEST_TMPDIR/ns.hosts" 2>/dev/null ||
+		! grep -q "^$name " "$BATS_TEST_TMPDIR/ns.hosts" ||
 		    { fail "ns_hosts: host $name exists already"; return 1; }
-		n=$(($(cat "$BATS_TEST_TMPDIR/ns.hosts" 2>/dev/null | wc -l) + 1))
+		n=$(($(wc -l <"$BATS_TEST_TMPDIR/ns.hosts") + 1))
 		[ "$n" -le 250 ] || { fail "ns_hosts: too many hosts"; return 1; }
 		ns=$(ns_ns "$name")
 		_ns_track "$ns"
@@ -225,7 +226,7 @@ ns_tcp_open() {
 # etcd-HOST.d, output in etcd-HOST.err.  Returns once every member reports
 # itself healthy.
 etcd_start() {
-	local h cluster= ip
+	local h cluster='' ip
 	if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
 		fail "etcd tests need etcd and etcdctl (apt-get install etcd-server etcd-client)"
 		return 1
@@ -269,7 +270,7 @@ etcd_healthy() {
 
 # etcd_endpoints: "IP:2379,IP:2379,..." of every member.
 etcd_endpoints() {
-	local h out=
+	local h out=''
 	for h in $(etcd_hosts); do
 		out+="${out:+,}$(ns_ip "$h"):2379"
 	done
