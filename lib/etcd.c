@@ -358,8 +358,6 @@ etcd_ka_send(struct etcd *e, long long id)
 	char body[64], *req;
 	size_t len;
 
-	if (c->fd != -1 && (c->outlen > 0 || c->p.state != HTTP_DONE))
-		conn_close(c);	/* the last one went unanswered */
 	if (c->fd == -1) {
 		c->ep = e->cur;
 		if ((c->fd = sock_connect(e->ep[c->ep])) == -1) {

@@ -12,7 +12,6 @@
 
 struct elease {
 	struct etcd *etcd;
-	char *prefix;
 	char *leader, *state;	/* the keys, base64 */
 	char *state_name;	/* "etcd://.../PREFIX/state", for messages */
 	long long id;		/* our etcd lease, or 0 */
@@ -81,21 +80,53 @@ b64_value(const struct json *t, int i, size_t *len)
 	return out;
 }
 
+/* The state as etcd stores it: its text, base64. */
+static char *
+state_b64(const struct lease_state *st)
+{
+	size_t len;
+	char *text = lease_format(st, &len), *b = etcd_b64(text, len);
+
+	free(text);
+	return b;
+}
+
+/*
+ * Runs the transaction BODY (freed) within MS ms.  Returns 1 if it
+ * succeeded (its revision in *REV if REV is not NULL), 0 if a comparison
+ * failed, -1 if etcd could not be asked (the error is set).
+ */
+static int
+txn(struct lease *l, char *body, long ms, long long *rev)
+{
+	struct elease *e = l->b;
+	struct etcd_reply r;
+	int rc = etcd_call(e->etcd, "/v3/kv/txn", body, ms, &r);
+
+	free(body);
+	if (rc == -1)
+		return -1;
+	rc = json_bool(r.t, json_member(r.t, 0, "succeeded")) == 1;
+	if (rc && rev != NULL && json_int(r.t, json_member(r.t,
+	    json_member(r.t, 0, "header"), "revision"), rev) == -1)
+		rc = 0;
+	etcd_reply_free(&r);
+	return rc;
+}
+
 static int
 etcd_read(struct lease *l, struct lease_state *st)
 {
 	struct elease *e = l->b;
-	struct etcd_reply *r = xmalloc(sizeof(*r));
+	struct etcd_reply r;
 	char *body, *state = NULL;
 	size_t len = 0, vlen;
 	int kv, rc = -1;
 
-	memset(st, 0, sizeof(*st));
 	body = xasprintf("{\"success\":[{\"request_range\":{\"key\":\"%s\"}},"
 	    "{\"request_range\":{\"key\":\"%s\"}}]}", e->leader, e->state);
-	if (etcd_call(e->etcd, "/v3/kv/txn", body, call_ms(l), r) == -1) {
+	if (etcd_call(e->etcd, "/v3/kv/txn", body, call_ms(l), &r) == -1) {
 		free(body);
-		free(r);
 		lease_parse("", 0, l->name, st);
 		return failed(l, "cannot read the lease");
 	}
@@ -103,31 +134,30 @@ etcd_read(struct lease *l, struct lease_state *st)
 	free(e->leader_val);
 	e->leader_val = NULL;
 	e->leader_rev = e->state_rev = 0;
-	if ((kv = range_kv(r->t, 0)) != -1) {
-		if (json_int(r->t, json_member(r->t, kv, "create_revision"),
+	if ((kv = range_kv(r.t, 0)) != -1) {
+		if (json_int(r.t, json_member(r.t, kv, "create_revision"),
 		    &e->leader_rev) == -1 ||
-		    (e->leader_val = b64_value(r->t,
-		    json_member(r->t, kv, "value"), &vlen)) == NULL)
+		    (e->leader_val = b64_value(r.t,
+		    json_member(r.t, kv, "value"), &vlen)) == NULL)
 			errx(EXIT_USAGE, "%s: a malformed leader key in etcd's "
 			    "answer", l->name);
 	}
-	if ((kv = range_kv(r->t, 1)) != -1) {
-		if (json_int(r->t, json_member(r->t, kv, "mod_revision"),
+	if ((kv = range_kv(r.t, 1)) != -1) {
+		if (json_int(r.t, json_member(r.t, kv, "mod_revision"),
 		    &e->state_rev) == -1 ||
-		    (state = b64_value(r->t, json_member(r->t, kv, "value"),
+		    (state = b64_value(r.t, json_member(r.t, kv, "value"),
 		    &len)) == NULL)
 			errx(EXIT_USAGE, "%s: a malformed state key in etcd's "
 			    "answer", l->name);
 		rc = 0;
 	}
-	etcd_reply_free(r);
-	free(r);
+	etcd_reply_free(&r);
 	lease_parse(state != NULL ? state : "", len, e->state_name, st);
 	free(state);
 	return rc;
 }
 
-/* Grants our etcd lease if we have none; 0, or -2. */
+/* Grants us a new etcd lease; 0, or -2. */
 static int
 grant(struct lease *l)
 {
@@ -153,22 +183,13 @@ grant(struct lease *l)
 	return 0;
 }
 
-/* Returns 1 if the txn in R succeeded. */
-static int
-succeeded(const struct etcd_reply *r)
-{
-	return json_bool(r->t, json_member(r->t, 0, "succeeded")) == 1;
-}
-
 static int
 etcd_take(struct lease *l, struct lease_state *st, lease_decide_fn *decide,
     void *arg)
 {
 	struct elease *e = l->b;
-	struct etcd_reply *r;
-	char *body, *text, *val, *sv, *self;
+	char *body, *val, *sv, *self;
 	long long sent, rev;
-	size_t len;
 	int rc;
 
 	lease_free(st);
@@ -187,9 +208,7 @@ etcd_take(struct lease *l, struct lease_state *st, lease_decide_fn *decide,
 		return -2;
 	self = l->self != NULL ? l->self : "";
 	val = etcd_b64(self, strlen(self));
-	text = lease_format(st, &len);
-	sv = etcd_b64(text, len);
-	free(text);
+	sv = state_b64(st);
 	body = xasprintf("{\"compare\":["
 	    "{\"key\":\"%s\",\"target\":\"CREATE\",\"create_revision\":\"%lld\"},"
 	    "{\"key\":\"%s\",\"target\":\"MOD\",\"mod_revision\":\"%lld\"}],"
@@ -200,24 +219,14 @@ etcd_take(struct lease *l, struct lease_state *st, lease_decide_fn *decide,
 	    e->leader, val, e->id, e->state, sv);
 	free(val);
 	free(sv);
-	r = xmalloc(sizeof(*r));
-	rc = etcd_call(e->etcd, "/v3/kv/txn", body, call_ms(l), r);
-	free(body);
-	if (rc == -1) {
-		free(r);
+	if ((rc = txn(l, body, call_ms(l), &rev)) == -1)
 		return failed(l, "cannot take the lease");
-	}
-	rc = succeeded(r);
-	if (rc && json_int(r->t, json_member(r->t,
-	    json_member(r->t, 0, "header"), "revision"), &rev) == 0) {
+	if (rc == 1) {
 		/* A key put anew is created at the txn's revision. */
 		e->token = e->leader_rev != 0 ? e->leader_rev : rev;
 		e->held_until = sent + e->ttl_ms - e->ttl_ms / 10;
 		e->next_ka = sent + e->ttl_ms / 3;
-	} else
-		rc = 0;
-	etcd_reply_free(r);
-	free(r);
+	}
 	return rc;
 }
 
@@ -244,10 +253,8 @@ static int
 etcd_write(struct lease *l, const struct lease_state *st)
 {
 	struct elease *e = l->b;
-	struct etcd_reply *r;
-	char *body, *text, *sv;
+	char *body, *sv;
 	long long left = e->held_until - ev_now_ms();
-	size_t len;
 	int rc;
 
 	if (!etcd_held(l)) {
@@ -255,33 +262,25 @@ etcd_write(struct lease *l, const struct lease_state *st)
 		    l->name);
 		return -1;
 	}
-	text = lease_format(st, &len);
-	sv = etcd_b64(text, len);
-	free(text);
+	sv = state_b64(st);
 	body = xasprintf("{\"compare\":[{\"key\":\"%s\",\"target\":\"CREATE\","
 	    "\"create_revision\":\"%lld\"}],\"success\":[{\"request_put\":"
 	    "{\"key\":\"%s\",\"value\":\"%s\"}}]}", e->leader, e->token,
 	    e->state, sv);
 	free(sv);
-	r = xmalloc(sizeof(*r));
-	rc = etcd_call(e->etcd, "/v3/kv/txn", body,
-	    left < call_ms(l) ? (long)left : call_ms(l), r);
-	free(body);
+	rc = txn(l, body, left < call_ms(l) ? (long)left : call_ms(l), NULL);
 	if (rc == -1) {
 		failed(l, "cannot write the state");
-		free(r);
 		return -1;
 	}
-	rc = succeeded(r) ? 0 : -1;
-	if (rc == -1) {
+	if (rc == 0) {
 		snprintf(l->err, sizeof(l->err), "%s: the leader key is no "
 		    "longer ours (token %lld): another member took over",
 		    l->name, e->token);
 		e->token = 0;
+		return -1;
 	}
-	etcd_reply_free(r);
-	free(r);
-	return rc;
+	return 0;
 }
 
 static void on_ka(struct evloop *, int, int, void *);
@@ -385,7 +384,6 @@ etcd_close(struct lease *l)
 	if (e->fd != -1 && e->ev != NULL)
 		ev_del_fd(e->ev, e->fd, e->events);
 	etcd_free(e->etcd);
-	free(e->prefix);
 	free(e->leader);
 	free(e->state);
 	free(e->state_name);
@@ -424,11 +422,10 @@ lease_etcd_open(struct lease *l, const char *spec, char *why, size_t whylen)
 		free(e);
 		return -1;
 	}
-	e->prefix = xstrdup(slash + 1);
-	key = xasprintf("%s/leader", e->prefix);
+	key = xasprintf("%s/leader", slash + 1);
 	e->leader = etcd_b64(key, strlen(key));
 	free(key);
-	key = xasprintf("%s/state", e->prefix);
+	key = xasprintf("%s/state", slash + 1);
 	e->state = etcd_b64(key, strlen(key));
 	free(key);
 	e->state_name = xasprintf("%s/state", l->name);

@@ -17,24 +17,33 @@ lease_is_etcd(const char *name)
 	return strncmp(name, "etcd://", 7) == 0;
 }
 
+/* Returns 1 if NAME starts with a URL's scheme ("http://..."). */
+static int
+has_scheme(const char *name)
+{
+	const char *sep = strstr(name, "://");
+
+	return sep != NULL && strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") == (size_t)(sep - name);
+}
+
 struct lease *
 lease_open(const char *name)
 {
 	struct lease *l = xcalloc(1, sizeof(*l));
 	char why[300];
 
-	if (!lease_is_etcd(name) && strstr(name, "://") != NULL &&
-	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789+.-") == (size_t)(strstr(name, "://") - name))
-		errx(EXIT_USAGE, "-L %s: not a lease: a lease is a lock file's "
-		    "path or etcd://HOST:PORT[,HOST:PORT...]/PREFIX", name);
 	l->name = xstrdup(name);
 	l->ttl_ms = 5000;
-	if (!lease_is_etcd(name))
+	if (lease_is_etcd(name)) {
+		if (lease_etcd_open(l, name + 7, why, sizeof(why)) == -1)
+			errx(EXIT_USAGE, "-L %s: %s (the form is "
+			    "etcd://HOST:PORT[,HOST:PORT...]/PREFIX)", name, why);
+	} else if (has_scheme(name))
+		errx(EXIT_USAGE, "-L %s: not a lease: a lease is a lock file's "
+		    "path or etcd://HOST:PORT[,HOST:PORT...]/PREFIX", name);
+	else
 		lease_file_open(l);
-	else if (lease_etcd_open(l, name + 7, why, sizeof(why)) == -1)
-		errx(EXIT_USAGE, "-L %s: %s (the form is "
-		    "etcd://HOST:PORT[,HOST:PORT...]/PREFIX)", name, why);
 	return l;
 }
 

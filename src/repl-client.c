@@ -250,6 +250,15 @@ from_current_primary(const char *line)
 	    strcmp(role, "primary") == 0 && e >= lease_epoch;
 }
 
+/* When to stop waiting for one answer: at DEADLINE, or sooner through the lease. */
+static long long
+attempt_end(long long deadline)
+{
+	long long soon = ev_now_ms() + ATTEMPT_MS;
+
+	return lease_path != NULL && soon < deadline ? soon : deadline;
+}
+
 /* What one request is, for the retry loop. */
 enum reqkind { WRITE, READ, OTHER };
 
@@ -271,10 +280,7 @@ exchange(const char *req, enum reqkind kind, long long grace, char **reply,
 	for (;;) {
 		if (ensure_connected() == 0 && send_line(req, deadline) == 0) {
 			sent = 1;
-			line = read_line(lease_path == NULL ? deadline + grace :
-			    ev_now_ms() + ATTEMPT_MS + grace < deadline + grace ?
-			    ev_now_ms() + ATTEMPT_MS + grace : deadline + grace,
-			    rlen);
+			line = read_line(attempt_end(deadline) + grace, rlen);
 			if (line != NULL && strncmp(line, "REDIRECT ", 9) == 0) {
 				char *sp = strchr(line + 9, ' ');
 
