@@ -36,6 +36,14 @@ no_process_left() {
 	assert_output --partial "failover demo: all checks passed"
 }
 
+@test "examples/multi-host.sh: a primary cut off its hosts' network is replaced, and rejoins (as root)" {
+	run "$HAKIT_ROOT/examples/multi-host.sh"
+	assert_success
+	assert_output --partial "multi-host demo: all checks passed"
+	assert_output --partial "no longer the primary of epoch 1"
+	[ -z "$(ip netns list | grep '^hkdemo')" ]
+}
+
 @test "examples/demo.sh: the sharded, replicated bank survives both crashes" {
 	TMPDIR=$BATS_TEST_TMPDIR run "$HAKIT_ROOT/examples/demo.sh"
 	assert_success
