@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,34 +64,6 @@ auth_enabled(void)
 	return keylen > 0;
 }
 
-/* Writes LEN bytes of IN as lowercase hex into OUT, with a NUL. */
-static void
-hex(const unsigned char *in, size_t len, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", in[i]);
-}
-
-/* Fills NONCE (AUTH_HEX bytes) with a fresh nonce in hex. */
-static void
-make_nonce(char *nonce)
-{
-	unsigned char b[AUTH_NONCE_BYTES];
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < sizeof(b)) {
-		n = getrandom(b + got, sizeof(b) - got, 0);
-		if (n > 0)
-			got += (size_t)n;
-		else if (errno != EINTR)
-			err(EXIT_FAIL, "getrandom");
-	}
-	hex(b, sizeof(b), nonce);
-}
-
 /* Returns 1 if S is a nonce or proof: AUTH_HEX - 1 lowercase hex digits. */
 static int
 hex_ok(const char *s)
@@ -110,7 +81,7 @@ proof(const struct auth *a, const char *role, char *out)
 
 	snprintf(msg, sizeof(msg), "hakit-%s %s %s", role, a->nc, a->ns);
 	hmac_sha256(key, keylen, msg, strlen(msg), mac);
-	hex(mac, sizeof(mac), out);
+	hex_encode(mac, sizeof(mac), out);
 }
 
 /* Returns 1 if GIVEN is ROLE's proof, comparing in constant time. */
@@ -141,7 +112,7 @@ auth_start(struct auth *a, int role, int beat, char *out)
 	}
 	a->beat = beat;
 	a->state = AUTH_WAIT_CHALLENGE;
-	make_nonce(a->nc);
+	random_hex(a->nc, AUTH_NONCE_BYTES);
 	snprintf(out, AUTH_LINE, "AUTH %s%s", a->nc, beat ? " beat" : "");
 }
 
@@ -174,7 +145,7 @@ auth_step(struct auth *a, const char *line, char *out, const char **why)
 		}
 		strcpy(a->nc, f[0]);
 		a->beat = n == 2;
-		make_nonce(a->ns);
+		random_hex(a->ns, AUTH_NONCE_BYTES);
 		proof(a, "server", pr);
 		snprintf(out, AUTH_LINE, "AUTH %s %s", a->ns, pr);
 		a->state = AUTH_WAIT_PROOF;

@@ -242,6 +242,15 @@ sock_check_addr(const char *given, const char *abs)
 
 /* ---- what both families share ---- */
 
+/* Closes FD after a failure; returns -1 with errno E. */
+static int
+close_failed(int fd, int e)
+{
+	close(fd);
+	errno = e;
+	return -1;
+}
+
 int
 sock_listen(const char *addr, mode_t mode)
 {
@@ -291,17 +300,10 @@ sock_connect_wait(const char *addr, long ms)
 	else if (n == -1 ||
 	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
 		e = errno;
-	if (e != 0) {
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	if (auth_enabled() && auth_dial(fd, addr, deadline) == -1) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
+	if (e != 0)
+		return close_failed(fd, e);
+	if (auth_enabled() && auth_dial(fd, addr, deadline) == -1)
+		return close_failed(fd, errno);
 	return fd;
 }
 
@@ -456,13 +458,8 @@ unix_connect(const char *addr)
 	 * made blocking-free by making the descriptor non-blocking first.
 	 */
 	sock_nonblock(fd);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		int saved = errno;
-
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		return close_failed(fd, errno);
 	return fd;
 }
 
@@ -574,7 +571,7 @@ tcp_connect(const char *addr)
 {
 	const struct resolved *r;
 	const char *why;
-	int fd, saved;
+	int fd;
 
 	if ((r = resolve(addr, &why)) == NULL) {
 		errno = EHOSTUNREACH;
@@ -586,12 +583,8 @@ tcp_connect(const char *addr)
 		return -1;
 	tcp_tune(fd);
 	if (connect(fd, (const struct sockaddr *)&r->ss, r->len) == -1 &&
-	    errno != EINPROGRESS) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	    errno != EINPROGRESS)
+		return close_failed(fd, errno);
 	return fd;
 }
 

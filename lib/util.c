@@ -1,13 +1,12 @@
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/random.h>
 
 #include "util.h"
 
@@ -129,26 +128,33 @@ xasprintf(const char *fmt, ...)
 }
 
 void
+hex_encode(const void *data, size_t len, char *hex)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", p[i]);
+	hex[2 * len] = '\0';
+}
+
+void
 random_hex(char *hex, size_t nbytes)
 {
 	unsigned char b[64];
-	size_t got = 0, i;
+	size_t got = 0;
 	ssize_t n;
-	int fd;
 
 	if (nbytes > sizeof(b))
 		errx(EXIT_FAIL, "random_hex: %zu bytes asked", nbytes);
-	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) == -1)
-		err(EXIT_FAIL, "/dev/urandom");
+	/* getrandom, not /dev/urandom: it needs no descriptor. */
 	while (got < nbytes) {
-		if ((n = read(fd, b + got, nbytes - got)) > 0)
+		if ((n = getrandom(b + got, nbytes - got, 0)) > 0)
 			got += (size_t)n;
-		else if (n == 0 || errno != EINTR)
-			err(EXIT_FAIL, "/dev/urandom");
+		else if (errno != EINTR)
+			err(EXIT_FAIL, "getrandom");
 	}
-	close(fd);
-	for (i = 0; i < nbytes; i++)
-		snprintf(hex + 2 * i, 3, "%02x", b[i]);
+	hex_encode(b, nbytes, hex);
 }
 
 void

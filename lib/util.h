@@ -44,10 +44,13 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(size_t *len, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+/* Writes LEN bytes of DATA into HEX: 2 * LEN lowercase hex digits, a NUL. */
+void hex_encode(const void *data, size_t len, char *hex);
+
 /*
- * Fills HEX with 2 * NBYTES lowercase hex digits from /dev/urandom and a
- * NUL (NBYTES at most 64): a name nobody else will pick.  Exits 1 if
- * there is no randomness.
+ * Fills HEX with 2 * NBYTES lowercase hex digits from getrandom(2) and a
+ * NUL (NBYTES at most 64): a name nobody else will pick, or a nonce.
+ * Uses no descriptor.  Exits 1 if there is no randomness.
  */
 void random_hex(char *hex, size_t nbytes);
 

@@ -507,15 +507,16 @@ on_readable(struct evloop *ev, int fd, int events, void *arg)
 }
 
 /*
- * Wraps FD, the connection to WHERE; over TCP it starts, as ROLE, the
- * handshake if we have a key, or else the asking for heartbeats.
+ * Wraps FD, the connection to WHERE (NULL: the accepted peer's address);
+ * over TCP it starts, as ROLE, the handshake if we have a key, or else the
+ * asking for heartbeats.
  */
 static struct wconn *
 new_conn(int fd, int role, const char *where, const char *peer,
     wire_line_fn *on_line, wire_close_fn *on_close, void *arg)
 {
 	struct wconn *c = xcalloc(1, sizeof(*c));
-	char first[AUTH_LINE];
+	char first[AUTH_LINE], name[80];
 
 	c->fd = fd;
 	c->peer = xstrdup(peer);
@@ -530,6 +531,10 @@ new_conn(int fd, int role, const char *where, const char *peer,
 	conns = c;
 	if (!sock_fd_is_tcp(fd))
 		return c;
+	if (where == NULL) {
+		sock_peer_name(fd, name, sizeof(name));
+		where = name;
+	}
 	c->where = xstrdup(where);
 	if (!auth_enabled()) {
 		if (role == AUTH_CLIENT) {
@@ -556,10 +561,7 @@ struct wconn *
 wire_new(int fd, const char *peer, wire_line_fn *on_line,
     wire_close_fn *on_close, void *arg)
 {
-	char where[80];
-
-	sock_peer_name(fd, where, sizeof(where));
-	return new_conn(fd, AUTH_SERVER, where, peer, on_line, on_close, arg);
+	return new_conn(fd, AUTH_SERVER, NULL, peer, on_line, on_close, arg);
 }
 
 struct wconn *

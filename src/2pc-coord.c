@@ -306,10 +306,8 @@ static const char *
 digest_hex(const struct ctx *x)
 {
 	static char hex[2 * DIGEST_LEN + 1];
-	int i;
 
-	for (i = 0; i < DIGEST_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", x->digest[i]);
+	hex_encode(x->digest, DIGEST_LEN, hex);
 	return hex;
 }
 

@@ -801,12 +801,11 @@ static struct wconn *
 out_conn(const char *sock)
 {
 	struct wconn *c = strmap_get(outs, sock);
-	struct link *lk = xcalloc(1, sizeof(*lk));
+	struct link *lk;
 
-	if (c != NULL) {
-		free(lk);
+	if (c != NULL)
 		return c;
-	}
+	lk = xcalloc(1, sizeof(*lk));
 	if ((c = wire_dial(sock, sock, on_line, on_close, lk)) == NULL) {
 		free(lk);
 		return NULL;
