@@ -462,15 +462,27 @@ retire(struct kvlog *kv, int fd)
 	kv->retired[kv->nretired++] = fd;
 }
 
-/* Opens DIR/snapshot (held open: replacing it then frees nothing here). */
-static int
-open_snapshot(const struct kvlog *kv)
+/*
+ * Holds DIR/snapshot, of the state at POS, open (replacing it then frees
+ * nothing here; the one held before is retired) and counts its size as
+ * the state kept beside the log.
+ */
+static void
+hold_snapshot(struct kvlog *kv, size_t pos)
 {
-	int fd = open(kv->snap, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
 
-	if (fd == -1 && errno != ENOENT)
+	retire(kv, kv->snap_fd);
+	kv->snap_pos = pos;
+	if ((kv->snap_fd = open(kv->snap, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			err(EXIT_FAIL, "%s", kv->snap);
+		return;
+	}
+	if (fstat(kv->snap_fd, &sb) == -1)
 		err(EXIT_FAIL, "%s", kv->snap);
-	return fd;
+	kv->snap_size = (size_t)sb.st_size;
+	log_set_outside(kv->log, kv->snap_size);
 }
 
 /* What a log rewrite keeps: records after POS (log_keep_fn). */
@@ -610,7 +622,6 @@ kv_open(const char *dir, int nosync)
 {
 	struct kvlog *kv = xcalloc(1, sizeof(*kv));
 	const char *why;
-	struct stat sb;
 
 	kv->path = xasprintf("%s/log", dir);
 	kv->snap = xasprintf("%s/snapshot", dir);
@@ -628,12 +639,7 @@ kv_open(const char *dir, int nosync)
 	sweep(kv->snaprecv);
 	if (load_snapshot(kv->snap, &kv->st, &why) == -1)
 		unusable(kv, "%s: %s", kv->snap, why);
-	kv->snap_pos = kv->st.applied;
-	if ((kv->snap_fd = open_snapshot(kv)) != -1 &&
-	    fstat(kv->snap_fd, &sb) == 0) {
-		kv->snap_size = (size_t)sb.st_size;
-		log_set_outside(kv->log, kv->snap_size);
-	}
+	hold_snapshot(kv, kv->st.applied);
 	follow_snapshot(kv, dir);
 	kv->durable = kv_count(kv);
 	return kv;
@@ -872,21 +878,13 @@ kv_encode(unsigned long long epoch, const char *op, int narg,
 static void
 adopt(struct kvlog *kv, const char *tmp, size_t pos, const char *renamed)
 {
-	struct stat sb;
-
-	if (stat(tmp, &sb) == -1)
-		err(EXIT_FAIL, "%s", tmp);
 	if (rename(tmp, kv->snap) == -1)
 		err(EXIT_FAIL, "%s: rename to %s", tmp, kv->snap);
 	if (fsync_parent(kv->snap) == -1)
 		err(EXIT_FAIL, "%s: fsync the directory", kv->snap);
-	retire(kv, kv->snap_fd);
-	kv->snap_fd = open_snapshot(kv);
-	kv->snap_pos = pos;
-	kv->snap_size = (size_t)sb.st_size;
+	hold_snapshot(kv, pos);
 	CRASH_POINT(renamed);
 	rebase(kv, pos);
-	log_set_outside(kv->log, kv->snap_size);
 }
 
 static int

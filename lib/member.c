@@ -55,14 +55,15 @@ member_line(void *arg, size_t lineno, const char *key, char *val)
 	struct reading *r = arg;
 	unsigned long long v;
 
-	if (lineno == 1 && strcmp(key, "hakit-member") == 0 &&
-	    strcmp(val, "1") == 0)
-		errx(EXIT_USAGE, "%s: a version 1 member file, from an older "
-		    "hakit: remove it (the member then joins as a new copy)",
-		    r->m->path);
-	if (lineno == 1)
-		return strcmp(key, "hakit-member") == 0 &&
-		    strcmp(val, "2") == 0 ? 0 : -1;
+	if (lineno == 1) {
+		if (strcmp(key, "hakit-member") != 0)
+			return -1;
+		if (strcmp(val, "1") == 0)
+			errx(EXIT_USAGE, "%s: a version 1 member file, from an "
+			    "older hakit: remove it (the member then joins as a "
+			    "new copy)", r->m->path);
+		return strcmp(val, "2") == 0 ? 0 : -1;
+	}
 	if (strcmp(key, "id") == 0 && member_id_ok(val)) {
 		memcpy(r->m->id, val, MEMBER_ID_LEN + 1);
 		r->have |= 1;

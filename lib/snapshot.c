@@ -8,61 +8,26 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "lineio.h"
 #include "snapshot.h"
 #include "util.h"
 #include "wire.h"
 
 #define MAGIC		"hakit-snapshot\t1\n"
 #define END_LEN		13	/* "end\t" and 8 hex digits and a newline */
-#define BUF_SIZE	65536
 
 struct snapshot_writer {
-	int fd;
+	struct outbuf ob;
 	uint32_t crc;
-	char *buf;		/* lines not yet written */
-	size_t len, cap;
-	const char *what;	/* the first step that failed */
-	int error;
+	char *line;		/* room to escape one line into */
+	size_t cap;
 };
 
-/* Writes what is buffered; notes the first failure. */
-static void
-drain(struct snapshot_writer *w)
-{
-	size_t off = 0;
-	ssize_t n;
-
-	while (w->what == NULL && off < w->len) {
-		if ((n = write(w->fd, w->buf + off, w->len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			w->what = "write";
-			w->error = errno;
-		} else
-			off += (size_t)n;
-	}
-	w->len = 0;
-}
-
-/* Makes room for N more bytes in the buffer. */
-static void
-reserve(struct snapshot_writer *w, size_t n)
-{
-	if (w->len + n > BUF_SIZE)
-		drain(w);
-	if (w->len + n > w->cap) {
-		w->cap = w->len + n > BUF_SIZE ? w->len + n : BUF_SIZE;
-		w->buf = xrealloc(w->buf, w->cap);
-	}
-}
-
-/* Buffers N bytes of a line, counted in the checksum. */
+/* Writes N bytes of a line, counted in the checksum. */
 static void
 put(struct snapshot_writer *w, const char *s, size_t n)
 {
-	reserve(w, n);
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
+	ob_write(&w->ob, s, n);
 	w->crc = crc32c(w->crc, s, n);
 }
 
@@ -71,7 +36,7 @@ snapshot_begin(int fd)
 {
 	struct snapshot_writer *w = xcalloc(1, sizeof(*w));
 
-	w->fd = fd;
+	ob_init(&w->ob, fd);
 	put(w, MAGIC, strlen(MAGIC));
 	return w;
 }
@@ -80,18 +45,20 @@ void
 snapshot_add(struct snapshot_writer *w, int nf, const char *const *f,
     const size_t *len)
 {
-	size_t start, n;
+	size_t n;
 	int i;
 
 	for (n = 0, i = 0; i < nf; i++)
 		n += 2 * len[i] + 1;
-	reserve(w, n);
-	start = w->len;
-	for (i = 0; i < nf; i++) {
-		w->len += wire_escape(f[i], len[i], w->buf + w->len);
-		w->buf[w->len++] = i + 1 < nf ? '\t' : '\n';
+	if (n > w->cap) {
+		w->cap = n;
+		w->line = xrealloc(w->line, w->cap);
 	}
-	w->crc = crc32c(w->crc, w->buf + start, w->len - start);
+	for (n = 0, i = 0; i < nf; i++) {
+		n += wire_escape(f[i], len[i], w->line + n);
+		w->line[n++] = i + 1 < nf ? '\t' : '\n';
+	}
+	put(w, w->line, n);
 }
 
 void
@@ -116,25 +83,25 @@ int
 snapshot_end(struct snapshot_writer *w, const char **what)
 {
 	char end[END_LEN + 1];
-	int rc = 0;
+	int fd = w->ob.fd, rc = 0, saved;
 
 	snprintf(end, sizeof(end), "end\t%08x\n", (unsigned)w->crc);
 	put(w, end, END_LEN);
-	drain(w);
-	if (w->what == NULL && fsync(w->fd) == -1) {
-		w->what = "fsync";
-		w->error = errno;
-	}
-	if (close(w->fd) == -1 && w->what == NULL) {
-		w->what = "close";
-		w->error = errno;
-	}
-	if (w->what != NULL) {
-		*what = w->what;
-		errno = w->error;
+	/* A failed write is sticky in the outbuf: the flush reports it. */
+	if (ob_flush(&w->ob) == -1) {
+		*what = "write";
+		rc = -1;
+	} else if (fsync(fd) == -1) {
+		*what = "fsync";
 		rc = -1;
 	}
-	free(w->buf);
+	saved = errno;
+	if (close(fd) == -1 && rc == 0) {
+		*what = "close";
+		rc = -1;
+	} else
+		errno = saved;
+	free(w->line);
 	free(w);
 	return rc;
 }
