@@ -1385,29 +1385,6 @@ retry_now(struct evloop *e, long long id, void *arg)
 	return -1;
 }
 
-/* Unescapes the TAB-separated escaped fields of S; returns their count. */
-static int
-unescape_fields(char *s, char **f, size_t *flen, int max)
-{
-	int n = 0;
-	char *tab;
-	long l;
-
-	for (;;) {
-		if (n == max)
-			return -1;
-		f[n] = s;
-		if ((tab = strchr(s, '\t')) != NULL)
-			*tab = '\0';
-		if ((l = wire_unescape(s, strlen(s))) < 0)
-			return -1;
-		flen[n++] = (size_t)l;
-		if (tab == NULL)
-			return n;
-		s = tab + 1;
-	}
-}
-
 /*
  * PUT KEY<TAB>VALUE, DEL KEY or APPEND PAYLOAD, each optionally followed
  * by <TAB>REQID.
@@ -1423,7 +1400,7 @@ on_client_write(struct conn *c, const char *verb, char *args)
 	size_t flen[3];
 	char *f[3];
 
-	n = unescape_fields(args, f, flen, want + 1);
+	n = wire_fields(args, f, flen, want + 1);
 	if ((n != want && n != want + 1) || (verb[0] != 'A' && flen[0] == 0) ||
 	    (n == want + 1 && reqid_parse(f[want], flen[want], &id) == -1)) {
 		reply_fail(c, "bad arguments");
@@ -1446,7 +1423,7 @@ on_client_read(struct conn *c, int local, char *args)
 	size_t flen[1];
 	char *f[1];
 
-	if (unescape_fields(args, f, flen, 1) != 1 || flen[0] == 0) {
+	if (wire_fields(args, f, flen, 1) != 1 || flen[0] == 0) {
 		reply_fail(c, "bad arguments");
 		return;
 	}

@@ -106,29 +106,6 @@ snapshot_end(struct snapshot_writer *w, const char **what)
 	return rc;
 }
 
-/* Splits LINE (without its newline) at TABs and unescapes each field. */
-static int
-split(char *line, char **f, size_t *len)
-{
-	int nf = 0;
-	char *tab;
-	long n;
-
-	for (;;) {
-		if (nf == SNAPSHOT_MAX_FIELDS)
-			return -1;
-		f[nf] = line;
-		if ((tab = strchr(line, '\t')) != NULL)
-			*tab = '\0';
-		if ((n = wire_unescape(line, strlen(line))) < 0)
-			return -1;
-		len[nf++] = (size_t)n;
-		if (tab == NULL)
-			return nf;
-		line = tab + 1;
-	}
-}
-
 int
 snapshot_read(const char *path, snapshot_line_fn *fn, void *arg,
     const char **why)
@@ -170,7 +147,7 @@ snapshot_read(const char *path, snapshot_line_fn *fn, void *arg,
 			first = 0;
 			continue;
 		}
-		if ((nf = split(line, f, len)) == -1) {
+		if ((nf = wire_fields(line, f, len, SNAPSHOT_MAX_FIELDS)) == -1) {
 			*why = "a malformed line";
 			break;
 		}

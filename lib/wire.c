@@ -841,6 +841,28 @@ wire_unescape(char *s, size_t len)
 }
 
 int
+wire_fields(char *s, char **f, size_t *flen, int max)
+{
+	int n = 0;
+	char *tab;
+	long l;
+
+	for (;;) {
+		if (n == max)
+			return -1;
+		f[n] = s;
+		if ((tab = strchr(s, '\t')) != NULL)
+			*tab = '\0';
+		if ((l = wire_unescape(s, strlen(s))) < 0)
+			return -1;
+		flen[n++] = (size_t)l;
+		if (tab == NULL)
+			return n;
+		s = tab + 1;
+	}
+}
+
+int
 wire_token_ok(const char *s)
 {
 	size_t n = 0;

@@ -132,6 +132,13 @@ size_t wire_escape(const char *in, size_t len, char *out);
  */
 long wire_unescape(char *s, size_t len);
 
+/*
+ * Splits S at TABs into at most MAX fields, each unescaped in place (its
+ * decoded length in FLEN).  Returns the number of fields, or -1 if there
+ * are more than MAX or one has a bad escape.
+ */
+int wire_fields(char *s, char **f, size_t *flen, int max);
+
 /* Returns 1 if S is a valid token: 1 to 255 bytes, no blank or control. */
 int wire_token_ok(const char *s);
 
