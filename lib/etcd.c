@@ -33,7 +33,7 @@ struct etcd {
 	char **ep;		/* "HOST:PORT" */
 	int nep;
 	int cur;		/* the endpoint calls go to first */
-	struct econn call, ka;
+	struct econn call, stream[ETCD_STREAMS];
 	char err[512];
 };
 
@@ -59,7 +59,7 @@ etcd_new(const char *endpoints, char *why, size_t whylen)
 	struct etcd *e = xcalloc(1, sizeof(*e));
 	char *copy = xstrdup(endpoints), *s, *next;
 
-	e->call.fd = e->ka.fd = -1;
+	e->call.fd = e->stream[0].fd = e->stream[1].fd = -1;
 	for (s = copy; s != NULL; s = next) {
 		if ((next = strchr(s, ',')) != NULL)
 			*next++ = '\0';
@@ -97,9 +97,11 @@ etcd_free(struct etcd *e)
 	if (e == NULL)
 		return;
 	conn_close(&e->call);
-	conn_close(&e->ka);
+	for (i = 0; i < ETCD_STREAMS; i++) {
+		conn_close(&e->stream[i]);
+		free(e->stream[i].body);
+	}
 	free(e->call.body);
-	free(e->ka.body);
 	for (i = 0; i < e->nep; i++)
 		free(e->ep[i]);
 	free(e->ep);
@@ -327,13 +329,12 @@ etcd_reply_free(struct etcd_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* ---- the keepalive connection ---- */
+/* ---- streams: the keepalive and the watch ---- */
 
-/* Writes what is pending on the keepalive connection; 0, or -1. */
+/* Writes what is pending on stream C; 0, or -1. */
 static int
-ka_flush(struct etcd *e)
+stream_flush(struct etcd *e, struct econn *c)
 {
-	struct econn *c = &e->ka;
 	ssize_t n;
 
 	while (c->outlen > 0) {
@@ -342,7 +343,7 @@ ka_flush(struct etcd *e)
 		    errno == ENOTCONN))
 			return 0;	/* the connection is still being made */
 		if (n <= 0) {
-			set_err(e, c->ep, "keepalive: %s", strerror(errno));
+			set_err(e, c->ep, "%s", strerror(errno));
 			return -1;
 		}
 		memmove(c->out, c->out + n, c->outlen - (size_t)n);
@@ -352,98 +353,126 @@ ka_flush(struct etcd *e)
 }
 
 int
-etcd_ka_send(struct etcd *e, long long id)
+etcd_stream_send(struct etcd *e, int s, const char *path, const char *body)
 {
-	struct econn *c = &e->ka;
-	char body[64], *req;
+	struct econn *c = &e->stream[s];
 	size_t len;
 
 	if (c->fd == -1) {
 		c->ep = e->cur;
 		if ((c->fd = sock_connect(e->ep[c->ep])) == -1) {
-			set_err(e, c->ep, "keepalive: %s", strerror(errno));
+			set_err(e, c->ep, "%s", strerror(errno));
 			e->cur = (e->cur + 1) % e->nep;
 			return -1;
 		}
 	}
-	snprintf(body, sizeof(body), "{\"ID\":\"%lld\"}", id);
-	req = http_request("POST", e->ep[c->ep], "/v3/lease/keepalive", body,
-	    strlen(body), &len);
 	free(c->out);
-	c->out = req;
+	c->out = http_request("POST", e->ep[c->ep], path, body, strlen(body),
+	    &len);
 	c->outlen = len;
 	answer_start(c);
-	if (ka_flush(e) == -1) {
-		conn_close(c);
-		e->cur = (e->cur + 1) % e->nep;
+	if (stream_flush(e, c) == -1) {
+		etcd_stream_close(e, s);
 		return -1;
 	}
 	return 0;
 }
 
 int
-etcd_ka_fd(const struct etcd *e)
+etcd_stream_fd(const struct etcd *e, int s)
 {
-	return e->ka.fd;
+	return e->stream[s].fd;
 }
 
 int
-etcd_ka_pending(const struct etcd *e)
+etcd_stream_pending(const struct etcd *e, int s)
 {
-	return e->ka.fd != -1 && e->ka.outlen > 0;
+	return e->stream[s].fd != -1 && e->stream[s].outlen > 0;
+}
+
+/* Hands FN the message of LEN bytes at M, parsed; 0, or -1 if malformed. */
+static int
+deliver(struct etcd *e, struct econn *c, const char *m, size_t len,
+    etcd_msg_fn *fn, void *arg)
+{
+	struct etcd_reply *r = xcalloc(1, sizeof(*r));
+	int rc = 0;
+
+	r->body = xmemdup(m, len);
+	r->len = len;
+	r->n = json_parse(r->body, r->len, r->t, ETCD_MAX_TOKENS);
+	if (r->n < 1 || r->t[0].type != JSON_OBJECT) {
+		set_err(e, c->ep, "a message that is not a JSON object");
+		rc = -1;
+	} else
+		fn(arg, r);
+	etcd_reply_free(r);
+	free(r);
+	return rc;
 }
 
 int
-etcd_ka_read(struct etcd *e, long long *ttl)
+etcd_stream_read(struct etcd *e, int s, etcd_msg_fn *fn, void *arg)
 {
-	struct econn *c = &e->ka;
-	struct etcd_reply r;
+	struct econn *c = &e->stream[s];
 	const char *why = NULL;
+	char *nl;
+	size_t done;
 	ssize_t n;
-	int rc, res, i;
+	int rc;
 
 	if (c->fd == -1)
 		return -1;
-	if (ka_flush(e) == -1)
+	if (stream_flush(e, c) == -1)
 		goto fail;
 	n = conn_read(c);
 	if (n == -1 && errno == EAGAIN)
 		return 0;
 	if (n <= 0) {
-		set_err(e, c->ep, "keepalive: %s", n == 0 ?
-		    "connection closed" : strerror(errno));
+		set_err(e, c->ep, "%s", n == 0 ? "connection closed" :
+		    strerror(errno));
 		goto fail;
 	}
-	if ((rc = answer_parse(c, &why)) == 0)
-		return 0;
-	if (rc == -1) {
-		set_err(e, c->ep, "keepalive: bad answer: %s", why);
+	if ((rc = answer_parse(c, &why)) == -1) {
+		set_err(e, c->ep, "bad answer: %s", why);
 		goto fail;
 	}
-	if (answer_take(e, c, &r) == -1)
+	if (c->p.status != 200) {
+		struct etcd_reply r;
+
+		if (rc == 0)
+			return 0;	/* the error's body is still coming */
+		if (answer_take(e, c, &r) == 0)
+			etcd_reply_free(&r);
 		goto fail;
-	/* {"result":{"header":{...},"ID":"...","TTL":"5"}}; no TTL: gone */
-	*ttl = 0;
-	if ((res = json_member(r.t, 0, "result")) != -1 &&
-	    (i = json_member(r.t, res, "TTL")) != -1 &&
-	    json_int(r.t, i, ttl) == -1)
-		*ttl = 0;
-	etcd_reply_free(&r);
-	if (c->p.close)
+	}
+	/* The gateway ends each message with a newline. */
+	for (done = 0; (nl = memchr(c->body + done, '\n',
+	    c->bodylen - done)) != NULL; done = (size_t)(nl - c->body) + 1)
+		if (deliver(e, c, c->body + done,
+		    (size_t)(nl - c->body) - done, fn, arg) == -1)
+			goto fail;
+	if (rc == 1 && done < c->bodylen &&
+	    deliver(e, c, c->body + done, c->bodylen - done, fn, arg) == -1)
+		goto fail;
+	memmove(c->body, c->body + done, c->bodylen - done);
+	c->bodylen -= done;
+	if (rc == 1 && c->p.close)
 		conn_close(c);
-	return 1;
+	return rc;
 fail:
-	conn_close(c);
-	e->cur = (c->ep + 1) % e->nep;
+	etcd_stream_close(e, s);
 	return -1;
 }
 
 void
-etcd_ka_close(struct etcd *e)
+etcd_stream_close(struct etcd *e, int s)
 {
-	if (e->ka.fd != -1)
-		e->cur = (e->ka.ep + 1) % e->nep;
-	conn_close(&e->ka);
+	struct econn *c = &e->stream[s];
+
+	if (c->fd != -1)
+		e->cur = (c->ep + 1) % e->nep;
+	conn_close(c);
 }
 
 char *

@@ -6,10 +6,9 @@
  * A call goes to the endpoint that answered last; when one cannot be
  * reached, or fails mid-call, the next is tried, each within what is left
  * of the call's time limit.  Calls block (with that limit, poll(2) on
- * non-blocking sockets): the lease makes a few per second at most.  The
- * keepalive, which a primary must send without stopping its event loop,
- * is split into a send and a read on a connection of its own
- * (etcd_ka_*).
+ * non-blocking sockets): the lease makes a few per second at most.  What
+ * must not stop an event loop (a primary's keepalive, a backup's watch)
+ * goes on a stream, a connection of its own, sent and read from the loop.
  *
  * Every answer is read in full and parsed (json.h) before it is believed;
  * one that is not well-formed HTTP and JSON is a failed call, like a lost
@@ -57,19 +56,27 @@ void etcd_reply_free(struct etcd_reply *r);
 const char *etcd_error(const struct etcd *);
 
 /*
- * The keepalive connection.  etcd_ka_send() sends a keepalive of lease ID
- * (connecting first if needed) and returns 0, or -1 if it could not be
- * sent.  etcd_ka_fd() is the descriptor to poll for reading, or -1 when
- * none is open.  etcd_ka_read() reads what came: it returns 1 with the
- * TTL the lease has now in *TTL (0: the lease is gone), 0 if the answer
- * is not complete yet, or -1 if the connection failed (it is then closed;
- * the next send opens another, to the next endpoint).
+ * Streams: connections of their own for what must not stop an event loop,
+ * the keepalive (ETCD_KA) and the watch (ETCD_WATCH).  etcd_stream_send()
+ * sends a request on stream S (connecting first if needed, to the
+ * endpoint calls go to) and returns 0, or -1 if it could not be sent.
+ * etcd_stream_fd() is the descriptor to poll for reading (and, while
+ * etcd_stream_pending(), for writing), or -1 when none is open.
+ * etcd_stream_read() reads what came and calls FN with each complete
+ * message of the answer (the gateway ends each with a newline; a watch's
+ * answer never ends).  It returns 1 once the answer is complete, 0 while
+ * it is not, or -1 if the stream failed or etcd answered an error (the
+ * stream is then closed; the next send opens another, to the next
+ * endpoint).
  */
-int etcd_ka_send(struct etcd *, long long id);
-int etcd_ka_fd(const struct etcd *);
-int etcd_ka_pending(const struct etcd *);	/* bytes still to write */
-int etcd_ka_read(struct etcd *, long long *ttl);
-void etcd_ka_close(struct etcd *);
+enum { ETCD_KA, ETCD_WATCH, ETCD_STREAMS };
+typedef void etcd_msg_fn(void *arg, const struct etcd_reply *msg);
+int etcd_stream_send(struct etcd *, int s, const char *path,
+    const char *body);
+int etcd_stream_fd(const struct etcd *, int s);
+int etcd_stream_pending(const struct etcd *, int s);
+int etcd_stream_read(struct etcd *, int s, etcd_msg_fn *fn, void *arg);
+void etcd_stream_close(struct etcd *, int s);
 
 /* Base64 of LEN bytes of S, as a new string (for keys and values). */
 char *etcd_b64(const char *s, size_t len);

@@ -14,6 +14,7 @@ struct lease_ops {
 	    void *);
 	int (*write)(struct lease *, const struct lease_state *);
 	void (*renew)(struct lease *, struct evloop *);
+	int (*watch)(struct lease *, struct evloop *, void (*)(void *), void *);
 	int (*held)(struct lease *);
 	void (*release)(struct lease *);
 	void (*close)(struct lease *);

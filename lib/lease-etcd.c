@@ -19,10 +19,16 @@ struct elease {
 	long long token;	/* our leader key's create_revision, or 0 */
 	long long held_until;	/* holding ends then (ev_now_ms) */
 	long long ka_sent;	/* the keepalive awaiting its answer, or 0 */
+	long long ka_ttl;	/* the TTL its answer gave, so far (0: gone) */
 	long long next_ka;
 	struct evloop *ev;
-	int fd;			/* the keepalive's, as the loop knows it */
-	int events;
+	int fd[ETCD_STREAMS];	/* each stream's, as the loop knows it */
+	int events[ETCD_STREAMS];
+	int watching;		/* the watch on the leader key: 1 on, 0 not
+				   (yet), -1 canceled by etcd */
+	int changed;		/* it has seen a change not yet told */
+	void (*on_change)(void *);	/* told of changes */
+	void *change_arg;
 	/* What the last read saw: */
 	long long leader_rev;	/* the leader key's create_revision, or 0 */
 	char *leader_val;	/* its value, or NULL */
@@ -283,40 +289,47 @@ etcd_write(struct lease *l, const struct lease_state *st)
 	return 0;
 }
 
-static void on_ka(struct evloop *, int, int, void *);
+static void on_stream(struct evloop *, int, int, void *);
 
-/* Tells the loop which descriptor, and for what, the keepalive needs. */
+/* Tells the loop which descriptor stream S needs, and for what. */
 static void
-ka_watch(struct lease *l)
+loop_sync(struct lease *l, int s)
 {
 	struct elease *e = l->b;
-	int fd = etcd_ka_fd(e->etcd);
+	int fd = etcd_stream_fd(e->etcd, s);
 	int events = fd == -1 ? 0 :
-	    EV_READ | (etcd_ka_pending(e->etcd) ? EV_WRITE : 0);
+	    EV_READ | (etcd_stream_pending(e->etcd, s) ? EV_WRITE : 0);
 
-	if (fd == e->fd && events == e->events)
+	if (fd == e->fd[s] && events == e->events[s])
 		return;
-	if (e->fd != -1)
-		ev_del_fd(e->ev, e->fd, e->events);
+	if (e->fd[s] != -1)
+		ev_del_fd(e->ev, e->fd[s], e->events[s]);
 	if (fd != -1)
-		ev_add_fd(e->ev, fd, events, on_ka, l);
-	e->fd = fd;
-	e->events = events;
+		ev_add_fd(e->ev, fd, events, on_stream, l);
+	e->fd[s] = fd;
+	e->events[s] = events;
+}
+
+/* A keepalive's answer: {"result":{...,"TTL":"5"}}; no TTL: gone. */
+static void
+on_ka_msg(void *arg, const struct etcd_reply *r)
+{
+	struct elease *e = arg;
+
+	if (json_int(r->t, json_member(r->t, json_member(r->t, 0, "result"),
+	    "TTL"), &e->ka_ttl) == -1)
+		e->ka_ttl = 0;
 }
 
 static void
-on_ka(struct evloop *ev, int fd, int events, void *arg)
+ka_read(struct lease *l)
 {
-	struct lease *l = arg;
 	struct elease *e = l->b;
 	long long ttl;
-	int rc;
+	int rc = etcd_stream_read(e->etcd, ETCD_KA, on_ka_msg, e);
 
-	(void)ev;
-	(void)fd;
-	(void)events;
-	rc = etcd_ka_read(e->etcd, &ttl);
 	if (rc == 1 && e->ka_sent != 0) {
+		ttl = e->ka_ttl;	/* (the answer may have come in pieces) */
 		if (ttl > 0 && e->token != 0) {
 			e->ttl_ms = (long)ttl * 1000;
 			e->held_until = e->ka_sent + e->ttl_ms - e->ttl_ms / 10;
@@ -332,13 +345,62 @@ on_ka(struct evloop *ev, int fd, int events, void *arg)
 		failed(l, "keepalive");
 		e->ka_sent = 0;
 	}
-	ka_watch(l);
+}
+
+/* A watch message: created, canceled, or events on the leader key. */
+static void
+on_watch_msg(void *arg, const struct etcd_reply *r)
+{
+	struct elease *e = arg;
+	int res = json_member(r->t, 0, "result");
+
+	if (json_bool(r->t, json_member(r->t, res, "canceled")) == 1)
+		e->watching = -1;
+	else if (json_bool(r->t, json_member(r->t, res, "created")) == 1)
+		e->watching = 1;
+	if (json_member(r->t, res, "events") != -1)
+		e->changed = 1;
+}
+
+static void
+watch_read(struct lease *l)
+{
+	struct elease *e = l->b;
+
+	if (etcd_stream_read(e->etcd, ETCD_WATCH, on_watch_msg, e) != 0 ||
+	    e->watching == -1) {
+		/* Failed, ended or canceled: what happened since is unknown. */
+		etcd_stream_close(e->etcd, ETCD_WATCH);
+		e->watching = 0;
+		e->changed = 1;
+	}
+	if (e->changed && e->on_change != NULL) {
+		e->changed = 0;
+		e->on_change(e->change_arg);
+	}
+}
+
+static void
+on_stream(struct evloop *ev, int fd, int events, void *arg)
+{
+	struct lease *l = arg;
+	struct elease *e = l->b;
+
+	(void)ev;
+	(void)events;
+	if (fd == e->fd[ETCD_KA])
+		ka_read(l);
+	else
+		watch_read(l);
+	loop_sync(l, ETCD_KA);
+	loop_sync(l, ETCD_WATCH);
 }
 
 static void
 etcd_renew(struct lease *l, struct evloop *ev)
 {
 	struct elease *e = l->b;
+	char body[64];
 	long long now = ev_now_ms();
 
 	e->ev = ev;
@@ -346,19 +408,44 @@ etcd_renew(struct lease *l, struct evloop *ev)
 		return;
 	if (e->ka_sent != 0 && now - e->ka_sent > e->ttl_ms / 3) {
 		/* Unanswered: the next one goes on a new connection. */
-		etcd_ka_close(e->etcd);
+		etcd_stream_close(e->etcd, ETCD_KA);
 		e->ka_sent = 0;
 		e->next_ka = now;
 	}
 	if (e->ka_sent == 0 && now >= e->next_ka) {
-		if (etcd_ka_send(e->etcd, e->id) == 0)
+		snprintf(body, sizeof(body), "{\"ID\":\"%lld\"}", e->id);
+		e->ka_ttl = 0;
+		if (etcd_stream_send(e->etcd, ETCD_KA, "/v3/lease/keepalive",
+		    body) == 0)
 			e->ka_sent = now;
 		else {
 			failed(l, "keepalive");
 			e->next_ka = now + 100;
 		}
 	}
-	ka_watch(l);
+	loop_sync(l, ETCD_KA);
+}
+
+static int
+etcd_watch(struct lease *l, struct evloop *ev, void (*fn)(void *), void *arg)
+{
+	struct elease *e = l->b;
+	char *body;
+
+	e->ev = ev;
+	e->on_change = fn;
+	e->change_arg = arg;
+	if (etcd_stream_fd(e->etcd, ETCD_WATCH) == -1) {
+		e->watching = 0;
+		body = xasprintf("{\"create_request\":{\"key\":\"%s\"}}",
+		    e->leader);
+		if (etcd_stream_send(e->etcd, ETCD_WATCH, "/v3/watch",
+		    body) == -1)
+			failed(l, "watch");
+		free(body);
+		loop_sync(l, ETCD_WATCH);
+	}
+	return e->watching == 1;
 }
 
 static void
@@ -380,9 +467,11 @@ static void
 etcd_close(struct lease *l)
 {
 	struct elease *e = l->b;
+	int i;
 
-	if (e->fd != -1 && e->ev != NULL)
-		ev_del_fd(e->ev, e->fd, e->events);
+	for (i = 0; i < ETCD_STREAMS; i++)
+		if (e->fd[i] != -1 && e->ev != NULL)
+			ev_del_fd(e->ev, e->fd[i], e->events[i]);
 	etcd_free(e->etcd);
 	free(e->leader);
 	free(e->state);
@@ -392,7 +481,7 @@ etcd_close(struct lease *l)
 }
 
 const struct lease_ops lease_etcd_ops = {
-	etcd_read, etcd_take, etcd_write, etcd_renew, etcd_held,
+	etcd_read, etcd_take, etcd_write, etcd_renew, etcd_watch, etcd_held,
 	etcd_release, etcd_close
 };
 
@@ -414,7 +503,7 @@ lease_etcd_open(struct lease *l, const char *spec, char *why, size_t whylen)
 		return -1;
 	}
 	e = xcalloc(1, sizeof(*e));
-	e->fd = -1;
+	e->fd[ETCD_KA] = e->fd[ETCD_WATCH] = -1;
 	eps = xmemdup(spec, (size_t)(slash - spec));
 	e->etcd = etcd_new(eps, why, whylen);
 	free(eps);

@@ -91,6 +91,16 @@ file_renew(struct lease *l, struct evloop *ev)
 }
 
 static int
+file_watch(struct lease *l, struct evloop *ev, void (*fn)(void *), void *arg)
+{
+	(void)l;
+	(void)ev;
+	(void)fn;
+	(void)arg;
+	return 0;		/* a lock is cheap to try: poll it */
+}
+
+static int
 file_held(struct lease *l)
 {
 	(void)l;
@@ -114,7 +124,7 @@ file_close(struct lease *l)
 }
 
 const struct lease_ops lease_file_ops = {
-	file_read, file_take, file_write, file_renew, file_held,
+	file_read, file_take, file_write, file_renew, file_watch, file_held,
 	file_release, file_close
 };
 

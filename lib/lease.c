@@ -95,6 +95,12 @@ lease_renew(struct lease *l, struct evloop *ev)
 }
 
 int
+lease_watch(struct lease *l, struct evloop *ev, void (*fn)(void *), void *arg)
+{
+	return l->ops->watch(l, ev, fn, arg);
+}
+
+int
 lease_held(struct lease *l)
 {
 	return l->ops->held(l);

@@ -29,6 +29,8 @@
 #define WAITING_MS	30000	/* how often a stuck backup says so */
 #define READY_MS	10000	/* a backup is ready by then at the latest */
 #define REFUSED_MS	1000	/* after refusing a primary, wait this long */
+#define LOOK_MS		500	/* without a primary, while a watch tells us of
+				   changes: look at the lease this often too */
 #define CHUNK		16384	/* snapshot bytes in one CHUNK message */
 #define CHUNKS_PER_TURN	4	/* sent to one backup per turn of the loop */
 
@@ -93,6 +95,7 @@ static size_t epoch_pos;		/* primary: our epoch record */
 static long long primary_since;
 static long long started;
 static long long follow_after;		/* backup: no primary before then */
+static long long next_look;		/* backup: when to look at the lease */
 static struct conn *members;		/* primary: connected backups */
 static struct conn *upstream;		/* backup: link to the primary */
 static size_t streamed;			/* primary: durable records streamed */
@@ -1136,11 +1139,32 @@ follow(void)
 	send_sync(upstream);
 }
 
+static long retry_now(struct evloop *, long long, void *);
+
+/* The lease may have changed hands: look at once. */
+static void
+lease_changed(void *arg)
+{
+	(void)arg;
+	ev_add_timer(ev, 0, retry_now, NULL);
+}
+
+/*
+ * Without a primary to follow, looks at the lease: at every tick, or, while
+ * the lease tells us of changes (etcd's watch), at each change and every
+ * LOOK_MS.
+ */
 static void
 backup_tick(void)
 {
-	if (upstream == NULL && !try_takeover() && role == BACKUP)
-		follow();
+	long long now = ev_now_ms();
+
+	if (upstream == NULL &&
+	    (!lease_watch(lease, ev, lease_changed, NULL) || now >= next_look)) {
+		next_look = now + LOOK_MS;
+		if (!try_takeover() && role == BACKUP)
+			follow();
+	}
 	if (role == BACKUP && readyfd >= 0 &&
 	    ev_now_ms() - started > READY_MS) {
 		warnx("not in sync with a primary yet");
@@ -1380,6 +1404,7 @@ retry_now(struct evloop *e, long long id, void *arg)
 	(void)e;
 	(void)id;
 	(void)arg;
+	next_look = 0;
 	if (role == BACKUP && upstream == NULL)
 		backup_tick();
 	return -1;
