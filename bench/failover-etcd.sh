@@ -11,7 +11,9 @@
 # on TCP with -K KEYFILE, -k 1, and a client host c where repl-load -f
 # keeps a put in flight at every member at once, at most one every 10 ms
 # each, and stamps each acknowledgement; a run ends at the first one
-# from a later epoch than the fault's.  Every run is a fresh group under
+# from a later epoch than the fault's.  The fault comes at a random
+# point of the primary's keepalive period, half a second or more after
+# the group is in sync.  Every run is a fresh group under
 # a fresh etcd prefix; one run at a time.
 #
 # usage: bench/failover-etcd.sh [kill stop cut]   (TTLS="5 2" BENCH_RUNS=10)
@@ -89,7 +91,9 @@ measure() {
 	    >"$tmp/probe.out" &
 	probe=$!
 	wait_for 30 in_sync
-	sleep 0.5
+	# At a random point of the primary's keepalive period (a third of
+	# the TTL), else every run would meet the lease at the same phase.
+	sleep "$(awk -v s="$RANDOM" -v t="$ttl" 'BEGIN { srand(s); print 0.5 + rand() * t / 3 }')"
 	epoch0=$(tail -n 1 "$tmp/probe.out" | cut -d' ' -f3)
 	fault_t=$EPOCHREALTIME
 	case $fault in
