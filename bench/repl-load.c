@@ -5,6 +5,7 @@
  *	repl-load [-K KEYFILE] get ADDR CLIENTS SECONDS
  *	repl-load redis SOCK CLIENTS SECONDS
  *	repl-load [-K KEYFILE] -c N ADDR
+ *	repl-load [-K KEYFILE] -f SECONDS ADDR...
  *
  * Forks CLIENTS processes; each opens one connection and, for SECONDS,
  * sends one request at a time: with "put", PUT of unique keys on a
@@ -12,10 +13,18 @@
  * with "redis", SET then WAIT 1 0 on a redis-server UNIX socket.  Prints
  * "OPS_PER_SEC P50_MS P99_MS" over all the answered requests.  With -c,
  * opens N connections one after the other, each asked one GET, and prints
- * "CONNS_PER_SEC P50_US P99_US", from connect to answer.
+ * "CONNS_PER_SEC P50_US P99_US", from connect to answer.  With -f (for
+ * failover times), keeps one PUT at a time in flight at every member ADDR,
+ * at most one every 10 ms each, for SECONDS, never waiting on one member
+ * for another (a dead, stopped or cut-off member costs the others
+ * nothing), and prints "UNIX_TIME ADDR EPOCH POSITION" for each
+ * acknowledged put, flushed; backups answer REDIRECT, which is dropped.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <sys/wait.h>
+
+#include <errno.h>
+#include <poll.h>
 
 #include "load.h"
 
@@ -93,6 +102,95 @@ client(char kind, const char *addr, int id, double secs, FILE *out)
 		err(1, "tmpfile");
 }
 
+static double
+unix_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+#define PROBE_MAX	8
+#define PROBE_GAP	0.01	/* between two puts at one member */
+#define PROBE_DIAL_MS	50	/* a connection and its handshake */
+#define PROBE_REDIAL	0.2	/* after a failed connection */
+
+/* -f: puts at every member at once, stamping each acknowledgement. */
+static void
+probe(double secs, int n, char *addrs[])
+{
+	struct member {
+		int fd, busy;
+		double next;		/* when to dial or send again */
+		char buf[4096];
+		size_t have;
+	} m[PROBE_MAX];
+	struct pollfd pfd[PROBE_MAX];
+	double end = now() + secs, t;
+	char req[64], *nl;
+	long seq = 0;
+	ssize_t r;
+	int i, len;
+
+	if (n > PROBE_MAX)
+		errx(2, "-f: at most %d members", PROBE_MAX);
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < n; i++)
+		m[i].fd = -1;
+	while ((t = now()) < end) {
+		for (i = 0; i < n; i++) {
+			if (m[i].fd == -1 && t >= m[i].next &&
+			    (m[i].fd = sock_connect_wait(addrs[i],
+			    PROBE_DIAL_MS)) == -1)
+				m[i].next = now() + PROBE_REDIAL;
+			if (m[i].fd != -1 && !m[i].busy && t >= m[i].next) {
+				len = snprintf(req, sizeof(req),
+				    "PUT f%ld\tv\n", seq++);
+				if (write(m[i].fd, req, (size_t)len) != len) {
+					close(m[i].fd);
+					m[i].fd = -1;
+					continue;
+				}
+				m[i].busy = 1;
+				m[i].next = t + PROBE_GAP;
+			}
+			pfd[i].fd = m[i].busy ? m[i].fd : -1;
+			pfd[i].events = POLLIN;
+		}
+		if (poll(pfd, (nfds_t)n, 10) == -1 && errno != EINTR)
+			err(1, "poll");
+		for (i = 0; i < n; i++) {
+			if (pfd[i].fd == -1 || pfd[i].revents == 0)
+				continue;
+			r = read(m[i].fd, m[i].buf + m[i].have,
+			    sizeof(m[i].buf) - m[i].have - 1);
+			if (r == -1 && errno == EAGAIN)
+				continue;
+			if (r <= 0) {
+				close(m[i].fd);
+				m[i].fd = -1;
+				m[i].busy = 0;
+				m[i].have = 0;
+				m[i].next = now() + PROBE_GAP;
+				continue;
+			}
+			m[i].have += (size_t)r;
+			m[i].buf[m[i].have] = '\0';
+			while ((nl = strchr(m[i].buf, '\n')) != NULL) {
+				*nl = '\0';
+				if (strncmp(m[i].buf, "OK ", 3) == 0)
+					printf("%.6f %s %s\n", unix_now(),
+					    addrs[i], m[i].buf + 3);
+				fflush(stdout);
+				m[i].busy = 0;
+				m[i].have -= (size_t)(nl + 1 - m[i].buf);
+				memmove(m[i].buf, nl + 1, m[i].have + 1);
+			}
+		}
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -108,9 +206,13 @@ main(int argc, char *argv[])
 		connects(argv[3], atol(argv[2]), "GET k\n");
 		return 0;
 	}
+	if (argc >= 4 && strcmp(argv[1], "-f") == 0) {
+		probe(atof(argv[2]), argc - 3, argv + 3);
+		return 0;
+	}
 	if (argc != 5)
 		errx(2, "usage: repl-load [-K KEYFILE] put|get|redis ADDR "
-		    "CLIENTS SECONDS | -c N ADDR");
+		    "CLIENTS SECONDS | -c N ADDR | -f SECONDS ADDR...");
 	kind = strcmp(argv[1], "put") == 0 ? 'O' :
 	    strcmp(argv[1], "get") == 0 ? 'V' :
 	    strcmp(argv[1], "redis") == 0 ? 'r' : 0;
