@@ -149,11 +149,12 @@ await_takeover() {
 # a time, each by a repl-client run with -K and ARG... (-L or -s, -t),
 # until NAME.stop exists.  Each acknowledged put goes to NAME.acked as
 # "KEY VALUE EPOCH POSITION T0 T1" (microseconds: before it was sent,
-# after its ack), any other outcome to NAME.other.
+# after its ack), any other outcome to NAME.other.  (The script is
+# writer-NAME: a bash reads its script as it goes, so each has its own.)
 writer() {
 	local name=$1 host=$2
 	shift 2
-	cat >"$BATS_TEST_TMPDIR/writer" <<'EOF'
+	cat >"$BATS_TEST_TMPDIR/writer-$name" <<'EOF'
 #!/bin/bash
 name=$1 key=$2
 shift 2
@@ -172,8 +173,36 @@ while [ ! -e "$name.stop" ]; do
 	fi
 done
 EOF
-	ns_process "w-$name" "$host" bash "$BATS_TEST_TMPDIR/writer" "$name" "$KEY" "$@"
+	ns_process "w-$name" "$host" bash "$BATS_TEST_TMPDIR/writer-$name" "$name" "$KEY" "$@"
 	WRITERS+=" $name"
+}
+
+# sampler HOST: on HOST, ask HOST's member for its status over and over
+# (a few times a second) until sample.stop exists (the script in
+# sampler-HOST: each bash reads its own, as it goes); each answer goes to
+# HOST.roles as "T0 T1 ROLE EPOCH" (microseconds: asked, answered).
+sampler() {
+	cat >"$BATS_TEST_TMPDIR/sampler-$1" <<'EOF'
+#!/bin/bash
+key=$1 addr=$2 host=$3
+while [ ! -e sample.stop ]; do
+	t0=${EPOCHREALTIME/./}
+	s=" $(repl-client -K "$key" -s "$addr" -t 1 status 2>/dev/null) "
+	t1=${EPOCHREALTIME/./}
+	[[ $s =~ \ role=([a-z]+)\ epoch=([0-9]+)\  ]] &&
+	    echo "$t0 $t1 ${BASH_REMATCH[1]} ${BASH_REMATCH[2]}" >>"$host.roles"
+	sleep 0.05
+done
+EOF
+	ns_process "s-$1" "$1" bash "$BATS_TEST_TMPDIR/sampler-$1" "$KEY" "$(addr "$1")" "$1"
+	SAMPLERS+=" $1"
+}
+
+# samplers: one on each member's host.
+samplers() {
+	sampler m1
+	sampler m2
+	sampler m3
 }
 
 # now_us: the time, as the writers count it.
@@ -188,15 +217,46 @@ acks() {
 	    "$BATS_TEST_TMPDIR/$1.acked" | wc -l)" -ge "$2" ]
 }
 
-# stop_writers: stop every writer, waiting for the put each has under way.
+# stop_writers: stop every writer (waiting for the put each has under
+# way) and every sampler.
 stop_writers() {
 	local w pid
+	touch "$BATS_TEST_TMPDIR/sample.stop"
 	for w in $WRITERS; do touch "$BATS_TEST_TMPDIR/$w.stop"; done
 	for w in $WRITERS; do
 		pid=$(daemon_pid "w-$w") || continue
 		wait "$pid" || true
 		rm -f "$BATS_TEST_TMPDIR/w-$w.pid"
 	done
+	for w in $SAMPLERS; do
+		pid=$(daemon_pid "s-$w") || continue
+		wait "$pid" || true
+		rm -f "$BATS_TEST_TMPDIR/s-$w.pid"
+	done
+}
+
+# check_roles: no member said it was the primary of an epoch when asked
+# after another had answered as the primary of a later one.
+check_roles() {
+	local h
+	for h in $SAMPLERS; do
+		[ -s "$BATS_TEST_TMPDIR/$h.roles" ] || { echo "no status sampled from $h" >&2; return 1; }
+	done
+	cat "$BATS_TEST_TMPDIR"/m?.roles | awk '
+	$3 == "primary" {
+		n++; t0[n] = $1; e[n] = $4
+		if (!($4 in first) || $2 < first[$4]) first[$4] = $2
+	}
+	END {
+		for (i = 1; i <= n; i++)
+			for (f in first)
+				if (f + 0 > e[i] + 0 && t0[i] > first[f]) {
+					print "a member said primary of epoch " e[i] " at " t0[i] \
+					    ", after the primary of epoch " f " had answered at " first[f]
+					bad = 1
+				}
+		exit bad
+	}' >&2
 }
 
 # all_acked: every writer's acks, one file.
@@ -258,6 +318,7 @@ others() {
 
 @test "multihost repl: kill -9 of the primary: a backup takes over, with every acknowledged write" {
 	group e1
+	samplers
 	writer lw c -L "$L" -t 20
 	eventually acks lw 10
 	kill_daemon m1 KILL
@@ -270,6 +331,7 @@ others() {
 	stop_writers
 	assert_equal "$(epochs)" "1 2 "
 	check_acks
+	check_roles
 	check_present
 	[ "$(role "$new")" = primary ]
 	[ "$(role "$(others m1 "$new")")" = backup ]
@@ -277,6 +339,7 @@ others() {
 
 @test "multihost repl: SIGSTOP of the primary past its TTL: a backup takes over; resumed, the old one steps down, rejoins and has every write" {
 	group e1
+	samplers
 	writer lw c -L "$L" -t 20
 	# One client talks to the primary alone (a backup would redirect it).
 	writer pw c -s "$(addr m1)" -t 3
@@ -302,6 +365,7 @@ others() {
 	epoch_is 2
 	assert_equal "$(epochs)" "1 2 "
 	check_acks
+	check_roles
 	check_present
 	eventually same_history "$new" m1
 	check_present -s m1
@@ -310,6 +374,7 @@ others() {
 
 @test "multihost repl: the primary cut off the network stops acknowledging and steps down; a backup takes over; healed, it rejoins fenced and catches up" {
 	group e1
+	samplers
 	writer lw c -L "$L" -t 20
 	# A client on the primary's own host, which still reaches it when cut.
 	writer pw m1 -s "$(addr m1)" -t 3
@@ -338,6 +403,7 @@ others() {
 	[ "$(grep -c 'primary in epoch' m1.err)" = 1 ]
 	assert_equal "$(epochs)" "1 2 "
 	check_acks
+	check_roles
 	check_present
 	eventually same_history "$new" m1
 	check_present -s m1
@@ -345,6 +411,7 @@ others() {
 
 @test "multihost repl: a backup cut off is dropped from the in-sync set, writes go on, and healed it rejoins" {
 	group e1
+	samplers
 	writer lw c -L "$L" -t 20
 	eventually acks lw 5
 	ns_cut m3
@@ -363,6 +430,7 @@ others() {
 	run ! grep -q 'primary in epoch' m3.err
 	assert_equal "$(epochs)" "1 "
 	check_acks
+	check_roles
 	check_present
 	eventually same_history m1 m2 m3
 	check_present -s m3
@@ -370,6 +438,7 @@ others() {
 
 @test "multihost repl: the primary cut from etcd alone steps down before its TTL runs out; a backup takes over" {
 	group e1
+	samplers
 	writer lw c -L "$L" -t 20
 	writer pw c -s "$(addr m1)" -t 3
 	eventually acks lw 5
@@ -396,6 +465,7 @@ others() {
 	check_present -s m1
 	assert_equal "$(epochs)" "1 2 "
 	check_acks
+	check_roles
 	check_present
 }
 
@@ -428,6 +498,7 @@ exactly_one_primary() {
 @test "multihost repl: the etcd leader of three killed: the group keeps serving, one primary, no acknowledged write lost" {
 	group e1 e2 e3
 	lead_e1
+	samplers
 	writer lw c -L "$L" -t 20
 	writer pw c -s "$(addr m1)" -t 3
 	eventually acks lw 5
@@ -441,6 +512,7 @@ exactly_one_primary() {
 	stop_writers
 	exactly_one_primary
 	check_acks
+	check_roles
 	check_present
 	e=$(efield epoch)
 	for h in $(others "$(primary_host)"); do
@@ -453,6 +525,7 @@ exactly_one_primary() {
 @test "multihost repl: the etcd leader of three stopped, then resumed: the group keeps serving, one primary, no acknowledged write lost" {
 	group e1 e2 e3
 	lead_e1
+	samplers
 	writer lw c -L "$L" -t 20
 	writer pw c -s "$(addr m1)" -t 3
 	eventually acks lw 5
@@ -468,6 +541,7 @@ exactly_one_primary() {
 	stop_writers
 	exactly_one_primary
 	check_acks
+	check_roles
 	check_present
 	e=$(efield epoch)
 	for x in $(epochs); do [ "$x" -le "$e" ]; done
