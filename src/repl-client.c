@@ -152,17 +152,22 @@ target(void)
 	return p;
 }
 
-/* Connects if needed; returns -1 if no member accepts. */
+/*
+ * Connects if needed, within CONNECT_MS and by DEADLINE; returns -1 if no
+ * member accepts.
+ */
 static int
-ensure_connected(void)
+ensure_connected(long long deadline)
 {
+	long long left = deadline - ev_now_ms();
 	char *path;
 
 	if (fd >= 0)
 		return 0;
 	if ((path = target()) == NULL)
 		return -1;
-	fd = sock_connect_wait(path, CONNECT_MS);
+	fd = sock_connect_wait(path, left < CONNECT_MS ? (left > 0 ? left : 1) :
+	    CONNECT_MS);
 	free(path);
 	return fd >= 0 ? 0 : -1;
 }
@@ -278,7 +283,8 @@ exchange(const char *req, enum reqkind kind, long long grace, char **reply,
 	int sent = 0, redirects = 0, status;
 
 	for (;;) {
-		if (ensure_connected() == 0 && send_line(req, deadline) == 0) {
+		if (ensure_connected(deadline) == 0 &&
+		    send_line(req, deadline) == 0) {
 			sent = 1;
 			line = read_line(attempt_end(deadline) + grace, rlen);
 			if (line != NULL && strncmp(line, "REDIRECT ", 9) == 0) {
