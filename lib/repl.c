@@ -1135,32 +1135,53 @@ follow(void)
 		    "trying again", st.epoch, st.primary.sock, strerror(errno));
 		return;
 	}
+	upstream->sock = xstrdup(st.primary.sock);	/* whom we follow */
 	say_waiting(NULL);
 	send_sync(upstream);
 }
 
 static long retry_now(struct evloop *, long long, void *);
 
-/* The lease may have changed hands: look at once. */
+/*
+ * The lease may have changed hands (lease_watch): look at once, and leave
+ * a primary the lease no longer names (one that is stopped or cut off
+ * would otherwise keep us until its silence is noticed).
+ */
+static long
+lease_moved(struct evloop *e, long long id, void *arg)
+{
+	struct conn *u = upstream;
+
+	if (role == BACKUP && u != NULL) {
+		lease_free(&st);
+		if (lease_read(lease, &st) == 0 && st.primary.sock != NULL &&
+		    strcmp(st.primary.sock, u->sock) != 0) {
+			upstream = NULL;
+			wire_close(u->w);
+		}
+	}
+	return retry_now(e, id, arg);
+}
+
 static void
 lease_changed(void *arg)
 {
 	(void)arg;
-	ev_add_timer(ev, 0, retry_now, NULL);
+	ev_add_timer(ev, 0, lease_moved, NULL);
 }
 
 /*
  * Without a primary to follow, looks at the lease: at every tick, or, while
- * the lease tells us of changes (etcd's watch), at each change and every
- * LOOK_MS.
+ * the lease tells us of changes (etcd's watch, kept on while we follow
+ * too), at each change and every LOOK_MS.
  */
 static void
 backup_tick(void)
 {
 	long long now = ev_now_ms();
+	int watched = lease_watch(lease, ev, lease_changed, NULL);
 
-	if (upstream == NULL &&
-	    (!lease_watch(lease, ev, lease_changed, NULL) || now >= next_look)) {
+	if (upstream == NULL && (!watched || now >= next_look)) {
 		next_look = now + LOOK_MS;
 		if (!try_takeover() && role == BACKUP)
 			follow();
