@@ -103,6 +103,11 @@ NEMESIS_SECS = 300
 nemesis: all faults
 	tests/nemesis/run $(NEMESIS_SECS) "$$(mktemp -d)"
 
+# The same across hosts (network namespaces, etcd; needs root).
+nemesis-hosts: all faults
+	tests/nemesis/hosts $(NEMESIS_SECS) "$$(mktemp -d)"
+.PHONY: nemesis-hosts
+
 valgrind: all faults
 	tests/valgrind/run $(VALGRIND_TESTS)
 
