@@ -10,6 +10,8 @@
 #include "lease-backend.h"
 #include "util.h"
 
+#define WATCH_RETRY_MS	1000	/* after a watch failed, before another */
+
 struct elease {
 	struct etcd *etcd;
 	char *leader, *state;	/* the keys, base64 */
@@ -27,6 +29,7 @@ struct elease {
 	int watching;		/* the watch on the leader key: 1 on, 0 not
 				   (yet), -1 canceled by etcd */
 	int changed;		/* it has seen a change not yet told */
+	long long watch_at;	/* no new watch before then */
 	void (*on_change)(void *);	/* told of changes */
 	void *change_arg;
 	/* What the last read saw: */
@@ -369,10 +372,16 @@ watch_read(struct lease *l)
 
 	if (etcd_stream_read(e->etcd, ETCD_WATCH, on_watch_msg, e) != 0 ||
 	    e->watching == -1) {
-		/* Failed, ended or canceled: what happened since is unknown. */
+		/*
+		 * Failed, ended or canceled: lease_watch says 0 now, so a
+		 * member without a primary looks for itself at every tick,
+		 * and one that follows learns from its primary, as without
+		 * a watch.  Another is asked for a little later, not at once
+		 * (an endpoint that fails at once must not make us spin).
+		 */
 		etcd_stream_close(e->etcd, ETCD_WATCH);
 		e->watching = 0;
-		e->changed = 1;
+		e->watch_at = ev_now_ms() + WATCH_RETRY_MS;
 	}
 	if (e->changed && e->on_change != NULL) {
 		e->changed = 0;
@@ -435,13 +444,16 @@ etcd_watch(struct lease *l, struct evloop *ev, void (*fn)(void *), void *arg)
 	e->ev = ev;
 	e->on_change = fn;
 	e->change_arg = arg;
-	if (etcd_stream_fd(e->etcd, ETCD_WATCH) == -1) {
+	if (etcd_stream_fd(e->etcd, ETCD_WATCH) == -1 &&
+	    ev_now_ms() >= e->watch_at) {
 		e->watching = 0;
 		body = xasprintf("{\"create_request\":{\"key\":\"%s\"}}",
 		    e->leader);
 		if (etcd_stream_send(e->etcd, ETCD_WATCH, "/v3/watch",
-		    body) == -1)
+		    body) == -1) {
 			failed(l, "watch");
+			e->watch_at = ev_now_ms() + WATCH_RETRY_MS;
+		}
 		free(body);
 		loop_sync(l, ETCD_WATCH);
 	}

@@ -131,11 +131,11 @@ int lease_write(struct lease *, const struct lease_state *st);
 void lease_renew(struct lease *, struct evloop *ev);
 
 /*
- * A member without a primary: asks to be told, by FN(ARG) from EV's loop,
- * when the lease may have changed hands (etcd: a watch on the leader key;
- * its failure counts as a change).  Returns 1 while such a watch is on;
- * 0 if changes are not told (a file: the caller polls the lock) or not
- * yet (the watch is being made: the caller looks for itself meanwhile).
+ * A backup: asks to be told, by FN(ARG) from EV's loop, when the lease
+ * may have changed hands (etcd: a watch on the leader key, asked for again
+ * a second after it fails).  Returns 1 while such a watch is on; 0 if
+ * changes are not told (a file: the caller polls the lock) or not now
+ * (the watch is being made, or failed: the caller looks for itself).
  */
 int lease_watch(struct lease *, struct evloop *ev, void (*fn)(void *),
     void *arg);

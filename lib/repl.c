@@ -1151,14 +1151,15 @@ static long
 lease_moved(struct evloop *e, long long id, void *arg)
 {
 	struct conn *u = upstream;
+	struct lease_state now;
 
 	if (role == BACKUP && u != NULL) {
-		lease_free(&st);
-		if (lease_read(lease, &st) == 0 && st.primary.sock != NULL &&
-		    strcmp(st.primary.sock, u->sock) != 0) {
+		if (lease_read(lease, &now) == 0 && now.primary.sock != NULL &&
+		    strcmp(now.primary.sock, u->sock) != 0) {
 			upstream = NULL;
 			wire_close(u->w);
 		}
+		lease_free(&now);
 	}
 	return retry_now(e, id, arg);
 }
