@@ -35,6 +35,8 @@ for h in etcd m1 m2 m3; do	# host H: one veth to the bridge, address ${ip[H]}
 done
 E=$net.1:2379 L=etcd://$net.1:2379/bank
 head -c 32 /dev/urandom | base64 >key; chmod 600 key
+# -T 2: a 2 s etcd lease (about etcd's least), for a quick failover;
+# -k 1: every write needs one in-sync backup besides the primary.
 start() {	# start HOST ROLE: a member on HOST:7000, waiting for its readiness line
 	on "$1" "repl-$2" -K key -d "$1.d" -s "$(addr "$1")" -L "$L" -T 2 -k 1 -r 3 3>ready 2>>"$1.err" &
 	while [ ! -s ready ]; do sleep 0.01; done; rm -f ready
@@ -49,15 +51,17 @@ on etcd etcd --data-dir etcd.d --listen-client-urls "http://$net.1:2379" \
     --advertise-client-urls "http://$net.1:2379" >etcd.log 2>&1 &
 until on m3 etcdctl --endpoints "$E" endpoint health >/dev/null 2>&1; do sleep 0.1; done
 start m1 primary; start m2 backup; start m3 backup
+# (Position 1 of each epoch is its own epoch record.)
 for i in 1 2 3; do echo "   put k$i: $(client put "k$i" "v$i") (epoch, position)"; done
 wait_for insync 3
 state
 
-say "m1, the primary, is cut off (its link on the bridge goes down)"
+say "m1, the primary, is cut off (its link on the bridge goes down): it cannot reach its
+   backups, nor etcd to drop them from the in-sync set, so it steps down"
 ip -n "$ns-br" link set v-m1 down
 echo "   put k4: $(client put k4 v4) -- acknowledged by the new primary"
 wait_for grep -q "no longer the primary" m1.err
-grep -h "no longer the primary\|primary in epoch 2" m1.err m2.err m3.err | sed 's/^/   /'
+grep "no longer the primary\|primary in epoch 2" m1.err m2.err m3.err | sed 's/^/   /; s/\.err:/: /'
 state
 
 say "The link heals: m1 follows the new primary as a backup and catches up"
@@ -67,4 +71,5 @@ for i in 1 2 3 4; do
 	v=$(on m3 repl-client -K key -s "$(addr m1)" get "k$i"); echo "   get k$i from m1: $v"; [ "$v" = "v$i" ]
 done
 state | grep -qx '   epoch 2'
+state | grep '^ *insync'
 printf '\nmulti-host demo: all checks passed\n'
