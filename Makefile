@@ -58,7 +58,7 @@ VALGRIND_TESTS = tests/10-ring-file.bats \
 
 # Targets that call code exiting on bad input wrap err, errx and the
 # allocators (tests/fuzz/track.h).
-FUZZ_WRAP = -Wl,--wrap=err,--wrap=errx,--wrap=xmalloc,--wrap=xcalloc,--wrap=xrealloc,--wrap=xstrdup,--wrap=xmemdup,--wrap=free
+FUZZ_WRAP = -Wl,--wrap=err,--wrap=errx,--wrap=xmalloc,--wrap=xcalloc,--wrap=xrealloc,--wrap=xstrdup,--wrap=xmemdup,--wrap=xasprintf,--wrap=xvasprintf,--wrap=free
 
 tests/fuzz/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/track.h $(LIBSRC) $(LIBHDR) \
     $(wildcard src/2pc-*.c)
