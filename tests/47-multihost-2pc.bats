@@ -148,6 +148,42 @@ committed() {
 	[ -e "$1/applied/$2" ] && [ ! -e "$1/staged/$2" ] && [ ! -e "$1/aborted/$2" ]
 }
 
+# hold_t1: t1, a pays b 5, from the coordinator's host (in the
+# background, $cl, its output in client.out), held at a's gated prepare
+# hook once b has voted yes.
+hold_t1() {
+	GATED=a mh_start 5 2 a b
+	printf 't1\ta=-5\tb=5\n' | client >client.out &
+	cl=$!
+	eventually test -e a/started/t1
+	eventually doubts b t1
+}
+
+# release_t1: a's prepare hook goes on; the client is told commit and a
+# commits.
+release_t1() {
+	gate a t1
+	wait "$cl"
+	assert_equal "$(cat client.out)" "$(printf 't1\tcommit')"
+	eventually committed a t1
+}
+
+# b_heard_from_a: b learnt t1's commit from a, not from the coordinator.
+# (Trace lines: "MS SELF < PEER MESSAGE", SELF and PEER addresses.)
+b_heard_from_a() {
+	grep -Eq "^[0-9]+ $B < $A STATE [0-9a-f]{16} t1 committed$" b.err
+	if grep -Eq "^[0-9]+ $B < ($C|coord) COMMIT " b.err; then
+		fail "b heard the commit from the coordinator"
+	fi
+}
+
+# paid_5: a paid b 5, once, and neither saw a contradiction.
+paid_5() {
+	assert_equal "$(balance a)" -5
+	assert_equal "$(balance b)" 5
+	no_hazard a b
+}
+
 @test "multihost 2PC: transactions commit across three participant hosts, and every participant applied the same ones" {
 	mh_start 5 5 a b d
 	# The daemons listen on their hosts' addresses, not on loopback.
@@ -195,17 +231,10 @@ committed() {
 }
 
 @test "multihost 2PC: a participant cut off after its yes vote, while the coordinator commits, learns the commit from the coordinator once healed" {
-	GATED=a mh_start 5 2 a b
-	printf 't1\ta=-5\tb=5\n' | client >client.out &
-	cl=$!
 	# b votes yes; a's prepare hook is held until b is cut.
-	eventually test -e a/started/t1
-	eventually doubts b t1
+	hold_t1
 	ns_cut b
-	gate a t1
-	wait "$cl"
-	assert_equal "$(cat client.out)" "$(printf 't1\tcommit')"
-	eventually committed a t1
+	release_t1
 	# b cannot learn the outcome while it is cut: it keeps asking and
 	# stays in doubt, deciding nothing alone.
 	eventually grep -q "t1: in doubt for [0-9]* s: waiting for the decision of coordinator .*asking the other participants" b.err
@@ -218,22 +247,13 @@ committed() {
 	eventually settled a b
 	# The coordinator got b's acknowledgement: END is logged.
 	eventually ended t1
-	assert_equal "$(balance a)" -5
-	assert_equal "$(balance b)" 5
-	no_hazard a b
+	paid_5
 }
 
 @test "multihost 2PC: a participant cut off while the coordinator commits, with the coordinator dead before it heals, learns the commit from its peer" {
-	GATED=a mh_start 5 2 a b
-	printf 't1\ta=-5\tb=5\n' | client >client.out &
-	cl=$!
-	eventually test -e a/started/t1
-	eventually doubts b t1
+	hold_t1
 	ns_cut b
-	gate a t1
-	wait "$cl"
-	assert_equal "$(cat client.out)" "$(printf 't1\tcommit')"
-	eventually committed a t1
+	release_t1
 	crash_daemon coord
 	eventually grep -q "t1: in doubt for [0-9]* s: .*asking the other participants" b.err
 	doubts b t1
@@ -242,29 +262,16 @@ committed() {
 	# which committed.
 	eventually committed b t1
 	eventually settled a b
-	# (Trace lines: "MS SELF < PEER MESSAGE", SELF and PEER addresses.)
-	grep -Eq "^[0-9]+ $B < $A STATE [0-9a-f]{16} t1 committed$" b.err
-	if grep -Eq "^[0-9]+ $B < ($C|coord) COMMIT " b.err; then
-		fail "b heard the commit from the coordinator"
-	fi
-	assert_equal "$(balance a)" -5
-	assert_equal "$(balance b)" 5
-	no_hazard a b
+	b_heard_from_a
+	paid_5
 }
 
 @test "multihost 2PC: the coordinator killed with its participants prepared, its host cut: a peer that saw the commit tells the other" {
-	GATED=a mh_start 5 2 a b
-	printf 't1\ta=-5\tb=5\n' | client >client.out &
-	cl=$!
-	eventually test -e a/started/t1
-	eventually doubts b t1
+	hold_t1
 	# What the coordinator sends b from now on is lost (one way: b's
 	# packets still reach c); then a votes yes and the commit is decided.
 	ns_block c b
-	gate a t1
-	wait "$cl"
-	assert_equal "$(cat client.out)" "$(printf 't1\tcommit')"
-	eventually committed a t1
+	release_t1
 	# The coordinator dies, and its host is cut off for good.
 	crash_daemon coord
 	ns_cut c
@@ -272,13 +279,8 @@ committed() {
 	# b, in doubt, cannot reach the coordinator and asks a, which knows.
 	eventually committed b t1
 	eventually settled a b
-	grep -Eq "^[0-9]+ $B < $A STATE [0-9a-f]{16} t1 committed$" b.err
-	if grep -Eq "^[0-9]+ $B < ($C|coord) COMMIT " b.err; then
-		fail "b heard the commit from the coordinator"
-	fi
-	assert_equal "$(balance a)" -5
-	assert_equal "$(balance b)" 5
-	no_hazard a b
+	b_heard_from_a
+	paid_5
 }
 
 # indoubt_answers PART PEER N: PART heard PEER say "in doubt" about t1 at
@@ -317,9 +319,7 @@ indoubt_answers() {
 	eventually committed b t1
 	eventually settled a b
 	eventually ended t1
-	assert_equal "$(balance a)" -5
-	assert_equal "$(balance b)" 5
-	no_hazard a b
+	paid_5
 }
 
 @test "multihost 2PC: a participant cut off while voting: the coordinator aborts after its timeout, and the healed participant aborts too" {
