@@ -308,6 +308,15 @@ check_acks() {
 	[ -z "$dup" ] || { echo "taken twice: $dup" >&2; return 1; }
 }
 
+# check_history: what was acknowledged and what members said hold
+# together (check_acks, check_roles), and every acknowledged put reads
+# back from the primary (check_present).
+check_history() {
+	check_acks
+	check_roles
+	check_present
+}
+
 # epochs: the epochs acknowledged, in order, once each.
 epochs() {
 	all_acked | awk '{ print $3 }' | sort -n | uniq | tr '\n' ' '
@@ -333,9 +342,7 @@ others() {
 	eventually insync_is m2 m3
 	stop_writers
 	assert_equal "$(epochs)" "1 2 "
-	check_acks
-	check_roles
-	check_present
+	check_history
 	[ "$(role "$new")" = primary ]
 	[ "$(role "$(others m1 "$new")")" = backup ]
 }
@@ -367,9 +374,7 @@ others() {
 	stop_writers
 	epoch_is 2
 	assert_equal "$(epochs)" "1 2 "
-	check_acks
-	check_roles
-	check_present
+	check_history
 	eventually same_history "$new" m1
 	check_present -s m1
 	grep -q "primary=$(addr "$new")" <<<"$(status m1)"
@@ -405,9 +410,7 @@ others() {
 	primary_is "$new"
 	[ "$(grep -c 'primary in epoch' m1.err)" = 1 ]
 	assert_equal "$(epochs)" "1 2 "
-	check_acks
-	check_roles
-	check_present
+	check_history
 	eventually same_history "$new" m1
 	check_present -s m1
 }
@@ -432,9 +435,7 @@ others() {
 	primary_is m1
 	run ! grep -q 'primary in epoch' m3.err
 	assert_equal "$(epochs)" "1 "
-	check_acks
-	check_roles
-	check_present
+	check_history
 	eventually same_history m1 m2 m3
 	check_present -s m3
 }
@@ -467,9 +468,7 @@ others() {
 	eventually same_history "$new" m1
 	check_present -s m1
 	assert_equal "$(epochs)" "1 2 "
-	check_acks
-	check_roles
-	check_present
+	check_history
 }
 
 # etcd_member_id HOST: the etcd member id (hex) of the member on HOST.
@@ -514,9 +513,7 @@ exactly_one_primary() {
 	eventually acks lw 10 "$t"
 	stop_writers
 	eventually exactly_one_primary
-	check_acks
-	check_roles
-	check_present
+	check_history
 	e=$(efield epoch)
 	for h in $(others "$(primary_host)"); do
 		eventually eval '[ "$(role "$h")" = backup ]'
@@ -543,9 +540,7 @@ exactly_one_primary() {
 	eventually acks lw 5 "$t"
 	stop_writers
 	eventually exactly_one_primary
-	check_acks
-	check_roles
-	check_present
+	check_history
 	e=$(efield epoch)
 	for x in $(epochs); do [ "$x" -le "$e" ]; done
 }
