@@ -497,13 +497,31 @@ exactly_one_primary() {
 	[ "$n" = 1 ] && primary_is "$p"
 }
 
-@test "multihost repl: the etcd leader of three killed: the group keeps serving, one primary, no acknowledged write lost" {
+# etcd3_writing: the group on an etcd cluster of three led by e1, its
+# samplers, and two writers (through the lease, and to m1) acknowledged.
+etcd3_writing() {
 	group e1 e2 e3
 	lead_e1
 	samplers
 	writer lw c -L "$L" -t 20
 	writer pw c -s "$(addr m1)" -t 3
 	eventually acks lw 5
+}
+
+# settled_one_primary: the writers stop, one primary is left, the history
+# holds together, and every epoch acknowledged is one the lease state has
+# reached.
+settled_one_primary() {
+	local e x
+	stop_writers
+	eventually exactly_one_primary
+	check_history
+	e=$(efield epoch)
+	for x in $(epochs); do [ "$x" -le "$e" ] || return 1; done
+}
+
+@test "multihost repl: the etcd leader of three killed: the group keeps serving, one primary, no acknowledged write lost" {
+	etcd3_writing
 	etcd_kill e1
 	t=$(now_us)
 	eventually etcd_leader >/dev/null
@@ -511,24 +529,14 @@ exactly_one_primary() {
 	# Writes are acknowledged again, perhaps after a pause (and by a new
 	# primary, if the old one's keepalives went unanswered too long).
 	eventually acks lw 10 "$t"
-	stop_writers
-	eventually exactly_one_primary
-	check_history
-	e=$(efield epoch)
+	settled_one_primary
 	for h in $(others "$(primary_host)"); do
 		eventually eval '[ "$(role "$h")" = backup ]'
 	done
-	# Every epoch acknowledged is one the lease state has reached.
-	for x in $(epochs); do [ "$x" -le "$e" ]; done
 }
 
 @test "multihost repl: the etcd leader of three stopped, then resumed: the group keeps serving, one primary, no acknowledged write lost" {
-	group e1 e2 e3
-	lead_e1
-	samplers
-	writer lw c -L "$L" -t 20
-	writer pw c -s "$(addr m1)" -t 3
-	eventually acks lw 5
+	etcd3_writing
 	etcd_stop e1
 	t=$(now_us)
 	new_leader() { local l; l=$(etcd_leader) && [ "$l" != e1 ]; }
@@ -538,9 +546,5 @@ exactly_one_primary() {
 	eventually etcd_healthy e1
 	t=$(now_us)
 	eventually acks lw 5 "$t"
-	stop_writers
-	eventually exactly_one_primary
-	check_history
-	e=$(efield epoch)
-	for x in $(epochs); do [ "$x" -le "$e" ]; done
+	settled_one_primary
 }
